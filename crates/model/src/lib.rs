@@ -1,0 +1,36 @@
+//! Domain types of the entrasync directory: users, groups, memberships and the change records
+//! that every directory write leaves behind.
+//!
+//! This crate knows nothing of SQL, HTTP, Microsoft Graph or async runtimes. Every type that
+//! carries user input validates it on construction (and on deserialisation), so a value of one of
+//! these types is always valid.
+
+mod attributes;
+mod change;
+mod email;
+mod error;
+mod group;
+mod ids;
+mod import;
+mod names;
+mod patch;
+mod user;
+
+pub use attributes::Attributes;
+pub use change::{ChangeOp, ChangeRecord, ObjectKind};
+pub use email::Email;
+pub use error::ValidationError;
+pub use group::{Group, GroupPatch, NewGroup};
+pub use ids::{GroupId, UserId};
+pub use import::{ImportRecord, MembershipRef};
+pub use names::{GroupName, Username, username_key};
+pub use patch::double_option;
+pub use user::{NewUser, User, UserKind, UserPatch};
+
+/// A membership: `user` is a direct member of `group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Membership {
+    pub group_id: GroupId,
+    pub user_id: UserId,
+}

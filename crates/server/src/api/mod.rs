@@ -1,0 +1,67 @@
+//! The admin REST API under `/api/v1`: one module per resource. Routes and their OpenAPI
+//! description are registered together (utoipa-axum), so the document cannot drift from them.
+
+mod groups;
+mod import;
+mod keys;
+mod members;
+mod users;
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::AppState;
+
+pub use keys::ListQuery;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "entrasync admin API",
+        description = "The directory (users, groups, memberships) that entrasync keeps Entra ID in step with."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "users", description = "Directory users"),
+        (name = "groups", description = "Directory groups and their members"),
+        (name = "import", description = "Bulk import"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every `/api/v1` route that needs a token, relative to `/api/v1`.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(
+            users::get_user,
+            users::update_user,
+            users::delete_user
+        ))
+        .routes(routes!(users::list_user_groups))
+        .routes(routes!(groups::list_groups, groups::create_group))
+        .routes(routes!(
+            groups::get_group,
+            groups::update_group,
+            groups::delete_group
+        ))
+        .routes(routes!(members::list_members, members::add_members))
+        .routes(routes!(members::remove_members))
+        .routes(routes!(import::import))
+}

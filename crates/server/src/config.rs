@@ -1,0 +1,217 @@
+//! Configuration: defaults that work with no file at all, a TOML file over them, and
+//! `ENTRASYNC_*` environment variables over both. A bad value is reported with its key and where
+//! it came from (the file or the variable).
+
+use std::{net::SocketAddr, path::Path};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Where the configuration file is looked for when none is named.
+pub const DEFAULT_CONFIG_FILE: &str = "entrasync.toml";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8480";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://entrasync.db";
+pub const ENV_PREFIX: &str = "ENTRASYNC_";
+
+/// Every setting, with its default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the admin API listens on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (the default, a file in the working directory) or `postgres://…`.
+    pub database_url: String,
+    /// PostgreSQL only: the schema that holds entrasync's tables.
+    pub database_schema: Option<String>,
+    /// An admin API token to accept (besides the ones the database holds). When unset and the
+    /// database holds no token, `serve` creates one and prints it once.
+    pub admin_token: Option<SecretString>,
+    /// Largest request body the API accepts, in bytes.
+    pub max_body_bytes: usize,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// Admin commands: the server to talk to (default: `http://` + `listen`).
+    pub server_url: Option<String>,
+    /// Admin commands: the API token to send.
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8480))),
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            database_schema: None,
+            admin_token: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            log_format: LogFormat::Text,
+            server_url: None,
+            token: None,
+        }
+    }
+}
+
+const KEYS: [&str; 8] = [
+    "listen",
+    "database_url",
+    "database_schema",
+    "admin_token",
+    "max_body_bytes",
+    "log_format",
+    "server_url",
+    "token",
+];
+
+/// A configuration that cannot be used, with every problem found.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .problems.join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` (when given it must exist; when not given,
+    /// `entrasync.toml` is read if present), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, Env::prefixed(ENV_PREFIX).only(&KEYS))
+    }
+
+    fn load_from(file: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+        let mut figment = Figment::new();
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError {
+                    problems: vec![format!(
+                        "the configuration file {} does not exist",
+                        path.display()
+                    )],
+                });
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment
+            .merge(env)
+            .extract::<Config>()
+            .map_err(|errors| ConfigError {
+                problems: errors.into_iter().map(describe).collect(),
+            })
+    }
+
+    /// The URL admin commands talk to.
+    pub fn server_url(&self) -> String {
+        self.server_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+/// One line per problem: the key, where its value came from, and what is wrong.
+fn describe(error: figment::Error) -> String {
+    let key = error.path.join(".");
+    let origin = error
+        .metadata
+        .as_ref()
+        .map(|metadata| match &metadata.source {
+            Some(source) => format!("{key} in {source}"),
+            None if metadata.name.contains("environment") => format!(
+                "environment variable {ENV_PREFIX}{}",
+                error.path.join("_").to_uppercase()
+            ),
+            None => metadata.name.to_string(),
+        });
+    match (key.is_empty(), origin) {
+        (false, Some(origin)) => format!("  {key} (from {origin}): {}", error.kind),
+        (false, None) => format!("  {key}: {}", error.kind),
+        (true, Some(origin)) => format!("  {origin}: {}", error.kind),
+        (true, None) => format!("  {}", error.kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn works_with_no_file_and_no_environment() {
+        Jail::expect_with(|_jail| {
+            let config = Config::load(None).expect("defaults");
+            assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+            assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+            assert_eq!(config.server_url(), format!("http://{DEFAULT_LISTEN}"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                DEFAULT_CONFIG_FILE,
+                "database_url = \"postgres://db/entrasync\"\nadmin_token = \"t0ken\"",
+            )?;
+            jail.set_env("ENTRASYNC_DATABASE_URL", "sqlite://other.db");
+            jail.set_env("ENTRASYNC_UNRELATED", "ignored");
+            let config = Config::load(None).expect("valid");
+            assert_eq!(config.database_url, "sqlite://other.db");
+            assert_eq!(
+                config
+                    .admin_token
+                    .as_ref()
+                    .map(|t| t.expose_secret().to_owned()),
+                Some("t0ken".to_owned())
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_where_it_came_from() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "listen = \"not an address\"")?;
+            let err = Config::load(Some(Path::new("bad.toml"))).expect_err("invalid");
+            let text = err.to_string();
+            assert!(
+                text.contains("listen") && text.contains("bad.toml"),
+                "{text}"
+            );
+
+            jail.create_file("typo.toml", "lsiten = \"127.0.0.1:1\"")?;
+            let err = Config::load(Some(Path::new("typo.toml"))).expect_err("unknown key");
+            assert!(err.to_string().contains("lsiten"), "{err}");
+
+            jail.set_env("ENTRASYNC_MAX_BODY_BYTES", "lots");
+            let err = Config::load(None).expect_err("invalid env");
+            let text = err.to_string();
+            assert!(text.contains("ENTRASYNC_MAX_BODY_BYTES"), "{text}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_missing_named_file_is_an_error() {
+        let err =
+            Config::load(Some(Path::new("/nonexistent/entrasync.toml"))).expect_err("missing file");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+}
