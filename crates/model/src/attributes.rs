@@ -22,7 +22,10 @@ impl Attributes {
             Value::Object(map) => Ok(Self(map)),
             other => Err(ValidationError::new(
                 "attributes",
-                format!("must be a JSON object, not {}", json_kind(&other)),
+                format!(
+                    "attributes must be a JSON object, not {}",
+                    json_kind(&other)
+                ),
             )),
         }
     }

@@ -18,6 +18,8 @@ impl ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
+        // Messages name their subject themselves ("username must not be empty"), so that they
+        // read well alone and beside a separate `field`.
+        f.write_str(&self.message)
     }
 }

@@ -9,24 +9,27 @@ const MAX_GROUP_NAME_CHARS: usize = 256;
 
 fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::new(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if value.trim() != value {
         return Err(ValidationError::new(
             field,
-            "must not start or end with white space",
+            format!("{field} must not start or end with white space"),
         ));
     }
     if value.chars().count() > max {
         return Err(ValidationError::new(
             field,
-            format!("must be at most {max} characters"),
+            format!("{field} must be at most {max} characters"),
         ));
     }
     if value.chars().any(char::is_control) {
         return Err(ValidationError::new(
             field,
-            "must not contain control characters",
+            format!("{field} must not contain control characters"),
         ));
     }
     Ok(())

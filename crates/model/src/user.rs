@@ -199,13 +199,13 @@ fn check_display_name(name: &str) -> Result<(), ValidationError> {
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
         return Err(ValidationError::new(
             "name",
-            format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
+            format!("name must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
         ));
     }
     if name.chars().any(char::is_control) {
         return Err(ValidationError::new(
             "name",
-            "must not contain control characters",
+            "name must not contain control characters",
         ));
     }
     Ok(())

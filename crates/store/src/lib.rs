@@ -16,6 +16,7 @@ mod users;
 mod groups;
 mod changes;
 mod connect;
+mod counts;
 mod error;
 mod import;
 mod memberships;
@@ -23,6 +24,7 @@ mod page;
 mod tokens;
 
 pub use connect::{ConnectOptions, Dialect, redact_url};
+pub use counts::DirectoryCounts;
 pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use memberships::MembershipChange;

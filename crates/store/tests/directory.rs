@@ -525,6 +525,8 @@ both_backends!(import_upserts_and_reports_each_record, |t| {
     );
     let after_first = change_count(store).await;
     assert_eq!(after_first, 3);
+    let counts = store.counts().await.expect("counts");
+    assert_eq!((counts.users, counts.groups, counts.memberships), (1, 1, 1));
 
     let again = store.import(batch).await.expect("re-import");
     assert_eq!(

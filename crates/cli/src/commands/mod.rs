@@ -1,0 +1,5 @@
+pub mod bench;
+pub mod groups;
+pub mod import;
+pub mod serve;
+pub mod users;

@@ -1,0 +1,79 @@
+use std::process::ExitCode;
+
+use anyhow::Context;
+use server::{AppState, LogFormat, app, bootstrap_admin_token};
+use store::{ConnectOptions, Store, redact_url};
+use tracing_subscriber::{EnvFilter, fmt};
+
+use crate::settings::Settings;
+
+pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let config = &settings.config;
+    init_logging(config.log_format);
+
+    let options = ConnectOptions {
+        schema: config.database_schema.clone(),
+        ..ConnectOptions::new(&config.database_url)
+    };
+    let database = redact_url(&config.database_url);
+    let store = Store::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    let new_token = bootstrap_admin_token(&store, config.admin_token.as_ref())
+        .await
+        .context("cannot set up the admin API token")?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr().context("the listening address")?;
+    // Standard output carries what a person (or a test) needs; logs go to standard error.
+    println!("entrasync is listening on http://{address} (database: {database})");
+    if let Some(token) = new_token {
+        println!(
+            "Created an admin API token. It is shown only this once; keep it somewhere safe:\n\n    {token}\n\nUse it with: export ENTRASYNC_TOKEN={token}"
+        );
+    }
+    tracing::info!(%address, %database, "serving the admin API");
+
+    let router = app(AppState::new(store.clone()), config.max_body_bytes);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("ENTRASYNC_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,90 @@
+//! `entrasync`: serve the admin API, administer the directory, import it in bulk.
+
+mod client;
+mod commands;
+mod output;
+mod settings;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::{commands::*, output::OutputFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "entrasync",
+    version,
+    about = "Keeps a Microsoft Entra ID tenant in step with an identity directory",
+    propagate_version = true
+)]
+struct Cli {
+    /// Configuration file (default: entrasync.toml in the working directory, when present).
+    #[arg(long, global = true, env = "ENTRASYNC_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Admin commands: the server's URL (default: http:// + the configured listen address).
+    #[arg(long, global = true, env = "ENTRASYNC_SERVER_URL", value_name = "URL")]
+    server: Option<String>,
+    /// Admin commands: the API token (default: ENTRASYNC_TOKEN or `token` in the config file).
+    #[arg(long, global = true, env = "ENTRASYNC_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How admin commands print their results.
+    #[arg(long, short, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    output: OutputFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the admin API (creates and prints an admin token on the first start).
+    Serve,
+    /// Manage directory users.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage directory groups and their members.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
+    /// Import users, groups and memberships from a CSV or JSON-lines file.
+    Import(import::ImportArgs),
+    /// Benchmarks (JSON on standard output).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = settings::Settings::load(
+        cli.config.as_deref(),
+        cli.server.clone(),
+        cli.token.clone(),
+        cli.output,
+    )?;
+    match cli.command {
+        Command::Serve => serve::run(&settings).await,
+        Command::User(command) => users::run(&settings, command).await,
+        Command::Group(command) => groups::run(&settings, command).await,
+        Command::Import(args) => import::run(&settings, args).await,
+        Command::Bench(command) => bench::run(command).await,
+    }
+}
