@@ -227,6 +227,18 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_writes_nothing() {
             "validation_failed",
             Some("is_active"),
         ),
+        (
+            json!({"username": "carol", "attributes": {"a": "nul\u{0}"}}),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            Some("attributes"),
+        ),
+        (
+            json!({"username": "carol", "name": "tab\there"}),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            Some("name"),
+        ),
     ];
     for (body, status, code, field) in cases {
         let (got, answer) = server
