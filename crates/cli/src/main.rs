@@ -1,4 +1,5 @@
-//! `entrasync`: serve the admin API, administer the directory, import it in bulk.
+//! `entrasync`: serve the admin API, administer the directory, import it in bulk, run the
+//! local Graph emulator.
 
 mod client;
 mod commands;
@@ -47,6 +48,8 @@ enum Command {
     Group(groups::GroupCommand),
     /// Import users, groups and memberships from a CSV or JSON-lines file.
     Import(import::ImportArgs),
+    /// Run the local Microsoft Graph emulator (for trying mappings and dry runs offline).
+    Emulator(emulator::EmulatorArgs),
     /// Benchmarks (JSON on standard output).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -85,6 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => users::run(&settings, command).await,
         Command::Group(command) => groups::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
+        Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     }
 }

@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod emulator;
 pub mod groups;
 pub mod import;
 pub mod serve;

@@ -1,0 +1,313 @@
+//! Graph's identity throttling (graph-contract.md §7.2): per app+tenant token buckets of
+//! resource units (S 3,500 / M 5,000 / L 8,000 per 10 s) and writes (3,000 per 150 s), request
+//! costs by method and route, 429 with a fractional `Retry-After` and the throttle headers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::bearer::Caller;
+use crate::config::TenantSize;
+use crate::error::{GraphError, msg};
+use crate::odata::Query;
+use crate::state::AppState;
+
+const RU_WINDOW_SECS: f64 = 10.0;
+const WRITE_QUOTA: f64 = 3000.0;
+const WRITE_WINDOW_SECS: f64 = 150.0;
+
+/// A token bucket in emulated time: full at start, refilled continuously.
+#[derive(Debug, Clone)]
+struct Bucket {
+    capacity: f64,
+    level: f64,
+    per_sec: f64,
+    last: f64,
+}
+
+impl Bucket {
+    fn new(capacity: f64, window: f64, now: f64) -> Self {
+        Self {
+            capacity,
+            level: capacity,
+            per_sec: capacity / window,
+            last: now,
+        }
+    }
+
+    fn refill(&mut self, now: f64) {
+        let elapsed = (now - self.last).max(0.0);
+        self.level = (self.level + elapsed * self.per_sec).min(self.capacity);
+        self.last = now;
+    }
+
+    /// Emulated seconds until `cost` fits, 0 when it fits now.
+    fn wait_for(&self, cost: f64) -> f64 {
+        if self.level >= cost {
+            0.0
+        } else {
+            (cost - self.level) / self.per_sec
+        }
+    }
+
+    fn resize(&mut self, capacity: f64, window: f64) {
+        if (self.capacity - capacity).abs() > f64::EPSILON {
+            // A bigger tenant gets the extra room at once; a smaller one loses it.
+            self.level = (self.level + capacity - self.capacity).clamp(0.0, capacity);
+            self.capacity = capacity;
+            self.per_sec = capacity / window;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct AppBuckets {
+    ru: Bucket,
+    writes: Bucket,
+}
+
+/// Buckets per application id (the tenant is fixed).
+#[derive(Debug, Default)]
+pub struct Throttle {
+    apps: HashMap<String, AppBuckets>,
+}
+
+/// What one request costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cost {
+    pub ru: u32,
+    pub writes: u32,
+}
+
+/// Cost of a request by method, route template (as matched, with `/v1.0`) and query options.
+pub fn cost(method: &Method, template: &str, query: &Query) -> Cost {
+    let path = template.trim_start_matches("/v1.0/");
+    let write = !matches!(*method, Method::GET | Method::HEAD);
+    let base: i64 = match (write, path) {
+        (false, "users") => 2,
+        (false, "groups/{id}/members") => 3,
+        _ => 1,
+    };
+    let mut ru = base;
+    if query.select.is_some() {
+        ru -= 1;
+    }
+    if query.expand {
+        ru += 1;
+    }
+    if query.top.is_some_and(|t| t < 20) {
+        ru -= 1;
+    }
+    Cost {
+        ru: ru.max(1) as u32,
+        writes: u32::from(write),
+    }
+}
+
+/// Resource-unit quota per 10 s for a size class (Auto from the current user count).
+pub fn ru_quota(size: TenantSize, users: usize) -> f64 {
+    let size = match size {
+        TenantSize::Auto if users < 50 => TenantSize::S,
+        TenantSize::Auto if users <= 500 => TenantSize::M,
+        TenantSize::Auto => TenantSize::L,
+        s => s,
+    };
+    match size {
+        TenantSize::S | TenantSize::Auto => 3500.0,
+        TenantSize::M => 5000.0,
+        TenantSize::L => 8000.0,
+    }
+}
+
+/// The answer to one admission check.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Admitted; the fraction of the RU quota consumed after this request.
+    Admitted { used_fraction: f64 },
+    /// Refused; emulated seconds to wait and which limit was hit.
+    Throttled { wait: f64, write_limit: bool },
+}
+
+impl Throttle {
+    pub fn admit(&mut self, app: &str, cost: Cost, ru_capacity: f64, now: f64) -> Verdict {
+        let b = self
+            .apps
+            .entry(app.to_owned())
+            .or_insert_with(|| AppBuckets {
+                ru: Bucket::new(ru_capacity, RU_WINDOW_SECS, now),
+                writes: Bucket::new(WRITE_QUOTA, WRITE_WINDOW_SECS, now),
+            });
+        b.ru.resize(ru_capacity, RU_WINDOW_SECS);
+        b.ru.refill(now);
+        b.writes.refill(now);
+        let (ru, writes) = (f64::from(cost.ru), f64::from(cost.writes));
+        let write_wait = if writes > 0.0 {
+            b.writes.wait_for(writes)
+        } else {
+            0.0
+        };
+        let ru_wait = b.ru.wait_for(ru);
+        if write_wait > 0.0 || ru_wait > 0.0 {
+            return Verdict::Throttled {
+                wait: write_wait.max(ru_wait),
+                write_limit: write_wait >= ru_wait,
+            };
+        }
+        b.ru.level -= ru;
+        b.writes.level -= writes;
+        Verdict::Admitted {
+            used_fraction: 1.0 - b.ru.level / b.ru.capacity,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.apps.clear();
+    }
+}
+
+/// Route-layer middleware (inside auth): charges the request, refuses it with 429 when over.
+pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    // The $batch envelope is free: each item is charged when it is dispatched.
+    if template == "/v1.0/$batch" {
+        return next.run(req).await;
+    }
+    let query = Query::parse(req.uri().query()).unwrap_or_default();
+    let cost = cost(req.method(), &template, &query);
+    let knobs = state.knobs();
+    let mut used_fraction = 0.0;
+    if knobs.throttle {
+        let app = req
+            .extensions()
+            .get::<Caller>()
+            .map(|c| c.app_id.clone())
+            .unwrap_or_default();
+        let users = state.dir().live_users();
+        let quota = ru_quota(knobs.tenant_size, users);
+        let verdict = state.throttle().admit(&app, cost, quota, state.clock.now());
+        match verdict {
+            Verdict::Throttled { wait, write_limit } => {
+                let retry = state.clock.to_real_secs(wait).max(0.001);
+                let (limit, info) = if write_limit {
+                    ("Write", "WriteLimitExceeded")
+                } else {
+                    ("ReadWrite", "ResourceUnitLimitExceeded")
+                };
+                let scope = format!(
+                    "Tenant_Application/{limit}/{app}/{}",
+                    state.config.tenant_id
+                );
+                return GraphError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "TooManyRequests",
+                    msg::THROTTLED,
+                )
+                .with_header("Retry-After", &format!("{retry:.3}"))
+                .with_header("x-ms-throttle-scope", &scope)
+                .with_header("x-ms-throttle-information", info)
+                .into_response();
+            }
+            Verdict::Admitted { used_fraction: f } => used_fraction = f,
+        }
+    }
+    state
+        .counters
+        .resource_units
+        .fetch_add(u64::from(cost.ru), Ordering::Relaxed);
+    state
+        .counters
+        .writes
+        .fetch_add(u64::from(cost.writes), Ordering::Relaxed);
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert("x-ms-resource-unit", HeaderValue::from(cost.ru));
+    // Graph only sends the percentage once 80 % of the limit is consumed.
+    if used_fraction > 0.8
+        && let Ok(v) = HeaderValue::from_str(&format!("{used_fraction:.2}"))
+    {
+        h.insert("x-ms-throttle-limit-percentage", v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_follow_the_table() {
+        let q = |s: &str| Query::parse(Some(s)).expect("query");
+        let none = Query::default();
+        assert_eq!(
+            cost(&Method::GET, "/v1.0/users", &none),
+            Cost { ru: 2, writes: 0 }
+        );
+        assert_eq!(cost(&Method::GET, "/v1.0/users", &q("$select=id")).ru, 1);
+        assert_eq!(cost(&Method::GET, "/v1.0/groups/{id}/members", &none).ru, 3);
+        assert_eq!(
+            cost(
+                &Method::GET,
+                "/v1.0/groups/{id}/members",
+                &q("$top=5&$select=id")
+            )
+            .ru,
+            1
+        );
+        assert_eq!(
+            cost(&Method::POST, "/v1.0/users", &none),
+            Cost { ru: 1, writes: 1 }
+        );
+        assert_eq!(
+            cost(&Method::GET, "/v1.0/users/{id}", &q("$select=id")).ru,
+            1
+        );
+    }
+
+    #[test]
+    fn write_quota_refuses_the_3001st_write_and_refills() {
+        let mut t = Throttle::default();
+        let w = Cost { ru: 1, writes: 1 };
+        for _ in 0..3000 {
+            // Plenty of RU so only the write quota can bite.
+            assert!(matches!(
+                t.admit("a", w, 1e9, 0.0),
+                Verdict::Admitted { .. }
+            ));
+        }
+        match t.admit("a", w, 1e9, 0.0) {
+            Verdict::Throttled { wait, write_limit } => {
+                assert!(write_limit);
+                assert!(
+                    (wait - 0.05).abs() < 1e-9,
+                    "one write refills in 150/3000 s"
+                );
+            }
+            v => panic!("expected throttling, got {v:?}"),
+        }
+        assert!(matches!(
+            t.admit("a", w, 1e9, 0.05),
+            Verdict::Admitted { .. }
+        ));
+        assert!(
+            matches!(t.admit("b", w, 1e9, 0.05), Verdict::Admitted { .. }),
+            "per app"
+        );
+    }
+
+    #[test]
+    fn tenant_size_sets_the_ru_quota() {
+        assert_eq!(ru_quota(TenantSize::Auto, 10), 3500.0);
+        assert_eq!(ru_quota(TenantSize::Auto, 100), 5000.0);
+        assert_eq!(ru_quota(TenantSize::Auto, 501), 8000.0);
+        assert_eq!(ru_quota(TenantSize::S, 10_000), 3500.0);
+    }
+}
