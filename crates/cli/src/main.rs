@@ -46,6 +46,9 @@ enum Command {
     /// Manage directory groups and their members.
     #[command(subcommand)]
     Group(groups::GroupCommand),
+    /// Manage property mappings and try them on users and groups.
+    #[command(subcommand)]
+    Mapping(mappings::MappingCommand),
     /// Import users, groups and memberships from a CSV or JSON-lines file.
     Import(import::ImportArgs),
     /// Run the local Microsoft Graph emulator (for trying mappings and dry runs offline).
@@ -87,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::run(&settings).await,
         Command::User(command) => users::run(&settings, command).await,
         Command::Group(command) => groups::run(&settings, command).await,
+        Command::Mapping(command) => mappings::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(command) => bench::run(command).await,

@@ -301,3 +301,119 @@ fn admin_commands_without_a_token_say_how_to_get_one() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no API token"), "{stderr}");
 }
+
+#[test]
+fn mappings_are_saved_only_when_they_compile_and_can_be_tried() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = serve(dir.path());
+    let token = server.token.clone().expect("token");
+    ok(cli(
+        &server,
+        &token,
+        &[
+            "user",
+            "add",
+            "o'brien",
+            "--name",
+            "Pat O'Brien",
+            "--email",
+            "pat.obrien@contoso.onmicrosoft.com",
+        ],
+    ));
+
+    let listed = json(cli(&server, &token, &["mapping", "list", "-o", "json"]));
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(2),
+        "the defaults are installed: {listed}"
+    );
+
+    let broken = cli(
+        &server,
+        &token,
+        &[
+            "mapping",
+            "add",
+            "broken",
+            "--kind",
+            "user",
+            "--expression",
+            "#{\n  displayName: ,\n}",
+        ],
+    );
+    assert!(!broken.status.success());
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+
+    let file = dir.path().join("department.rhai");
+    std::fs::write(
+        &file,
+        "#{ department: get(user.attributes, \"department\", \"none\") }",
+    )
+    .expect("write");
+    let path = file.to_string_lossy().into_owned();
+    ok(cli(
+        &server,
+        &token,
+        &[
+            "mapping",
+            "add",
+            "department",
+            "--kind",
+            "user",
+            "--file",
+            &path,
+        ],
+    ));
+
+    let report = json(cli(
+        &server,
+        &token,
+        &[
+            "mapping",
+            "test",
+            "--mapping",
+            "entrasync default: user",
+            "--mapping",
+            "department",
+            "--user",
+            "o'brien",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(report["outcome"], "document", "{report}");
+    assert_eq!(report["document"]["displayName"], "Pat O'Brien");
+    assert_eq!(report["document"]["department"], "none");
+
+    let skipped = ok(cli(
+        &server,
+        &token,
+        &[
+            "mapping",
+            "test",
+            "--expression",
+            "skip(\"not today\")",
+            "--user",
+            "o'brien",
+        ],
+    ));
+    assert!(skipped.contains("not today"), "{skipped}");
+    let failing = cli(
+        &server,
+        &token,
+        &[
+            "mapping",
+            "test",
+            "--expression",
+            "#{ displayName: user.nmae }",
+            "--user",
+            "o'brien",
+        ],
+    );
+    assert!(
+        !failing.status.success(),
+        "a mapping error fails the command"
+    );
+    assert!(String::from_utf8_lossy(&failing.stderr).contains("nmae"));
+}

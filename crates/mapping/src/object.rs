@@ -8,29 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::convert::{object_to_map, to_dynamic};
 
-/// Which kind of directory object a mapping maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum MappingKind {
-    User,
-    Group,
-}
-
-impl MappingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MappingKind::User => "user",
-            MappingKind::Group => "group",
-        }
-    }
-}
-
-impl fmt::Display for MappingKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use model::MappingKind;
 
 /// A user to map, with what the mapping may read beyond the `User` row itself.
 #[derive(Debug, Clone, Copy)]

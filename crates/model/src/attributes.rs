@@ -73,6 +73,17 @@ fn holds_nul(value: &Value) -> bool {
     }
 }
 
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,16 +95,5 @@ mod tests {
         assert!(Attributes::from_value(serde_json::json!({"a": ["x\u{0}"]})).is_err());
         let err = serde_json::from_str::<Attributes>(r#"{"k\u0000": 1}"#).expect_err("NUL key");
         assert!(err.to_string().contains("NUL"), "{err}");
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -63,3 +63,7 @@ id_type!(
     /// The id of a directory group.
     GroupId
 );
+id_type!(
+    /// The id of a stored property mapping.
+    MappingId
+);

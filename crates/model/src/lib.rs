@@ -12,8 +12,10 @@ mod error;
 mod group;
 mod ids;
 mod import;
+mod mapping_kind;
 mod names;
 mod patch;
+mod property_mapping;
 mod user;
 
 pub use attributes::Attributes;
@@ -21,10 +23,15 @@ pub use change::{ChangeOp, ChangeRecord, ObjectKind};
 pub use email::Email;
 pub use error::ValidationError;
 pub use group::{Group, GroupPatch, NewGroup};
-pub use ids::{GroupId, UserId};
+pub use ids::{GroupId, MappingId, UserId};
 pub use import::{ImportRecord, MembershipRef};
+pub use mapping_kind::MappingKind;
 pub use names::{GroupName, Username, username_key};
 pub use patch::double_option;
+pub use property_mapping::{
+    MAX_EXPRESSION_BYTES, NewPropertyMapping, PropertyMapping, PropertyMappingPatch,
+    check_mapping_name,
+};
 pub use user::{NewUser, User, UserKind, UserPatch};
 
 /// A membership: `user` is a direct member of `group`.

@@ -32,11 +32,16 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// The sandboxed expression engine, built once (about a millisecond) and shared.
+    pub mapper: Arc<mapping::Mapper>,
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            mapper: Arc::new(mapping::Mapper::new()),
+        }
     }
 }
 
@@ -78,6 +83,20 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             ApiError::internal().into_response()
         }))
         .with_state(state)
+}
+
+/// Stores the default property mappings under their names, unless mappings with those names
+/// exist already (an administrator's edits are kept).
+pub async fn install_default_mappings(store: &Store) -> Result<(), StoreError> {
+    let defaults: Vec<model::NewPropertyMapping> = mapping::default_mappings()
+        .into_iter()
+        .map(|mapping| model::NewPropertyMapping {
+            name: mapping.name,
+            kind: mapping.kind,
+            expression: mapping.expression,
+        })
+        .collect();
+    store.ensure_mappings(&defaults).await
 }
 
 /// Makes sure the API can be used: a configured admin token is recorded (by hash); with none

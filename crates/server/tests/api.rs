@@ -1,79 +1,11 @@
 //! The admin API over real HTTP on loopback, against a real SQLite store.
 
-use reqwest::{Client, Method, StatusCode};
+mod common;
+
+use common::{TestServer, assert_error};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use server::{AppState, app, bootstrap_admin_token};
-use store::Store;
-
-struct TestServer {
-    base: String,
-    token: String,
-    client: Client,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-impl TestServer {
-    async fn start() -> Self {
-        Self::start_with_limit(4 * 1024 * 1024).await
-    }
-
-    async fn start_with_limit(max_body_bytes: usize) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("api.db").display());
-        let store = Store::connect(&url).await.expect("store");
-        let token = bootstrap_admin_token(&store, None)
-            .await
-            .expect("bootstrap")
-            .expect("a new database gets a token");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = app(AppState::new(store.clone()), max_body_bytes);
-        tokio::spawn(async move { axum::serve(listener, router).await });
-        Self {
-            base,
-            token,
-            client: Client::new(),
-            store,
-            _dir: dir,
-        }
-    }
-
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.request(method, path);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("send");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON body")
-        };
-        (status, value)
-    }
-}
-
-fn assert_error(body: &Value, code: &str, field: Option<&str>) {
-    assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    assert_eq!(body["error"]["field"].as_str(), field, "{body}");
-}
+use server::bootstrap_admin_token;
 
 #[tokio::test]
 async fn requests_without_a_valid_token_get_401() {
@@ -572,19 +504,25 @@ async fn the_openapi_document_matches_the_routes() {
         operations,
         [
             "DELETE /api/v1/groups/{group}",
+            "DELETE /api/v1/mappings/{mapping}",
             "DELETE /api/v1/users/{user}",
             "GET /api/v1/groups",
             "GET /api/v1/groups/{group}",
             "GET /api/v1/groups/{group}/members",
+            "GET /api/v1/mappings",
+            "GET /api/v1/mappings/{mapping}",
             "GET /api/v1/users",
             "GET /api/v1/users/{user}",
             "GET /api/v1/users/{user}/groups",
             "PATCH /api/v1/groups/{group}",
+            "PATCH /api/v1/mappings/{mapping}",
             "PATCH /api/v1/users/{user}",
             "POST /api/v1/groups",
             "POST /api/v1/groups/{group}/members",
             "POST /api/v1/groups/{group}/members/remove",
             "POST /api/v1/import",
+            "POST /api/v1/mapping-test",
+            "POST /api/v1/mappings",
             "POST /api/v1/users",
         ]
     );

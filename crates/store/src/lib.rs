@@ -19,6 +19,7 @@ mod connect;
 mod counts;
 mod error;
 mod import;
+mod mappings;
 mod memberships;
 mod page;
 mod tokens;

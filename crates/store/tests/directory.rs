@@ -598,3 +598,109 @@ both_backends!(api_tokens_are_kept_only_as_hashes, |t| {
 both_backends!(the_database_answers_pings, |t| {
     t.store.ping().await.expect("ping");
 });
+
+both_backends!(mappings_are_stored_by_unique_name, |t| {
+    use model::{MappingKind, NewPropertyMapping, PropertyMappingPatch};
+    let store = &t.store;
+    let new = |name: &str, kind| NewPropertyMapping {
+        name: name.into(),
+        kind,
+        expression: "#{ department: \"R&D\" }".into(),
+    };
+    let department = store
+        .create_mapping(new("Department", MappingKind::User))
+        .await
+        .expect("create");
+    store
+        .create_mapping(new("Group names", MappingKind::Group))
+        .await
+        .expect("create");
+    let err = store
+        .create_mapping(new("department", MappingKind::Group))
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(err, StoreError::Conflict { field: "name", .. }),
+        "{err:?}"
+    );
+
+    let found = store
+        .find_mapping_by_name("DEPARTMENT")
+        .await
+        .expect("find")
+        .expect("found");
+    assert_eq!(found, department);
+    let users = store
+        .list_mappings(Some(MappingKind::User), Page::first(10))
+        .await
+        .expect("list");
+    assert_eq!(
+        users.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
+        ["Department"]
+    );
+    assert_eq!(
+        store
+            .list_mappings(None, Page::first(10))
+            .await
+            .expect("list")
+            .len(),
+        2
+    );
+
+    let patch = PropertyMappingPatch {
+        expression: Some("()".into()),
+        ..Default::default()
+    };
+    let updated = store
+        .update_mapping(department.id, patch)
+        .await
+        .expect("update");
+    assert_eq!(
+        (updated.expression.as_str(), updated.kind),
+        ("()", MappingKind::User)
+    );
+    assert_eq!(
+        store.get_mapping(department.id).await.expect("get"),
+        updated
+    );
+
+    store
+        .ensure_mappings(&[
+            new("department", MappingKind::User),
+            new("Other", MappingKind::User),
+        ])
+        .await
+        .expect("ensure");
+    assert_eq!(
+        store
+            .list_mappings(None, Page::first(10))
+            .await
+            .expect("list")
+            .len(),
+        3,
+        "existing names are kept"
+    );
+    assert_eq!(
+        store
+            .get_mapping(department.id)
+            .await
+            .expect("get")
+            .expression,
+        "()",
+        "and not overwritten"
+    );
+
+    store.delete_mapping(department.id).await.expect("delete");
+    assert!(matches!(
+        store.get_mapping(department.id).await,
+        Err(StoreError::NotFound {
+            kind: "mapping",
+            ..
+        })
+    ));
+    assert_eq!(
+        store.last_change_seq().await.expect("seq"),
+        0,
+        "mappings are not directory changes"
+    );
+});

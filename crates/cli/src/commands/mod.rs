@@ -2,5 +2,6 @@ pub mod bench;
 pub mod emulator;
 pub mod groups;
 pub mod import;
+pub mod mappings;
 pub mod serve;
 pub mod users;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::{AppState, LogFormat, app, bootstrap_admin_token};
+use server::{AppState, LogFormat, app, bootstrap_admin_token, install_default_mappings};
 use store::{ConnectOptions, Store, redact_url};
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -22,6 +22,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let new_token = bootstrap_admin_token(&store, config.admin_token.as_ref())
         .await
         .context("cannot set up the admin API token")?;
+
+    install_default_mappings(&store)
+        .await
+        .context("cannot install the default property mappings")?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -4,6 +4,7 @@
 mod groups;
 mod import;
 mod keys;
+mod mappings;
 mod members;
 mod users;
 
@@ -29,6 +30,7 @@ pub use keys::ListQuery;
         (name = "users", description = "Directory users"),
         (name = "groups", description = "Directory groups and their members"),
         (name = "import", description = "Bulk import"),
+        (name = "mappings", description = "Property mappings: expressions from directory objects to Graph properties"),
     )
 )]
 pub struct ApiDoc;
@@ -64,4 +66,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(members::list_members, members::add_members))
         .routes(routes!(members::remove_members))
         .routes(routes!(import::import))
+        .routes(routes!(mappings::list_mappings, mappings::create_mapping))
+        .routes(routes!(mappings::test_mappings))
+        .routes(routes!(
+            mappings::get_mapping,
+            mappings::update_mapping,
+            mappings::delete_mapping
+        ))
 }
