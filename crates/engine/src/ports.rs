@@ -1,0 +1,225 @@
+//! The ports of the engine, in domain words. Implementations live elsewhere: `entra` implements
+//! [`Target`] over Microsoft Graph; tests use in-memory fakes.
+
+use std::{fmt, future::Future, time::Duration};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Remote properties as Graph's JSON spells them (`displayName`, `accountEnabled`, …).
+pub type Properties = Map<String, Value>;
+
+/// The id of a remote object (an Entra object id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RemoteId(String);
+
+impl RemoteId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RemoteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which kind of remote object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteKind {
+    User,
+    Group,
+}
+
+impl RemoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteKind::User => "user",
+            RemoteKind::Group => "group",
+        }
+    }
+}
+
+impl fmt::Display for RemoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A remote object as the target read it: its id and the properties it was asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteObject {
+    pub id: RemoteId,
+    pub properties: Properties,
+}
+
+/// One page of a remote listing, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotePage {
+    pub objects: Vec<RemoteObject>,
+    /// Opaque; pass it back to read the next page. `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// How to find a remote object without knowing its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// A user by `userPrincipalName` (regardless of case).
+    UserPrincipalName(String),
+    /// A user by `mail` (regardless of case).
+    Mail(String),
+    /// A user or group by `mailNickname`.
+    MailNickname(String),
+    /// A group by `displayName` (not unique in Entra: several may answer).
+    DisplayName(String),
+}
+
+/// What adding or removing members did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// Members whose membership changed.
+    pub changed: Vec<RemoteId>,
+    /// Members that were already in the state asked for (already members, or not members).
+    pub unchanged: Vec<RemoteId>,
+}
+
+/// What the remote side said when it refused, kept so that an administrator can quote it to
+/// the remote's support (its request id and date).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteFailure {
+    /// The remote's error code (Graph's `error.code`, or a detail code such as
+    /// `ObjectConflict`).
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    pub date: Option<String>,
+}
+
+impl fmt::Display for RemoteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(request_id) = &self.request_id {
+            write!(f, " (request-id {request_id}")?;
+            if let Some(date) = &self.date {
+                write!(f, ", {date}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// A target's failure, classified once (by the target) by what the engine should do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// Try again later (throttled, a server or network fault, a reference not replicated yet).
+    #[error("transient failure: {failure}")]
+    Transient {
+        retry_after: Option<Duration>,
+        failure: RemoteFailure,
+    },
+    /// The object is gone remotely.
+    #[error("not found: {failure}")]
+    NotFound { failure: RemoteFailure },
+    /// An object with the same unique property exists: look it up and adopt it.
+    #[error("already exists: {failure}")]
+    AlreadyExists { failure: RemoteFailure },
+    /// This object was refused (an invalid value, a domain not verified): record it, go on.
+    #[error("rejected: {failure}")]
+    Rejected { failure: RemoteFailure },
+    /// Nothing will work until an administrator acts (credentials, permissions, tenant).
+    #[error("fatal: {failure}")]
+    Fatal { failure: RemoteFailure },
+}
+
+impl TargetError {
+    pub fn failure(&self) -> &RemoteFailure {
+        match self {
+            TargetError::Transient { failure, .. }
+            | TargetError::NotFound { failure }
+            | TargetError::AlreadyExists { failure }
+            | TargetError::Rejected { failure }
+            | TargetError::Fatal { failure } => failure,
+        }
+    }
+}
+
+/// The remote directory the engine reconciles (Entra ID, or a fake). Every method is one
+/// remote operation as the engine sees it; how it maps onto requests (batching, chunking,
+/// retries within a call, pacing) is the implementation's business.
+pub trait Target: Send + Sync {
+    /// One page of every remote object of `kind`, with at least `select`ed properties.
+    fn list(
+        &self,
+        kind: RemoteKind,
+        select: &[&str],
+        next: Option<&str>,
+    ) -> impl Future<Output = Result<RemotePage, TargetError>> + Send;
+
+    /// The object with this id (`NotFound` when it is gone).
+    fn get(
+        &self,
+        kind: RemoteKind,
+        id: &RemoteId,
+        select: &[&str],
+    ) -> impl Future<Output = Result<RemoteObject, TargetError>> + Send;
+
+    /// The objects that answer to `anchor` (none, one, or, for display names, several).
+    fn find(
+        &self,
+        kind: RemoteKind,
+        anchor: &Anchor,
+        select: &[&str],
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, TargetError>> + Send;
+
+    /// Creates an object with these properties.
+    fn create(
+        &self,
+        kind: RemoteKind,
+        properties: &Properties,
+    ) -> impl Future<Output = Result<RemoteObject, TargetError>> + Send;
+
+    /// Sets these properties (only these) on the object.
+    fn update(
+        &self,
+        kind: RemoteKind,
+        id: &RemoteId,
+        properties: &Properties,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send;
+
+    /// Deletes the object.
+    fn delete(
+        &self,
+        kind: RemoteKind,
+        id: &RemoteId,
+    ) -> impl Future<Output = Result<(), TargetError>> + Send;
+
+    /// One page of a group's direct members (ids only are needed).
+    fn list_members(
+        &self,
+        group: &RemoteId,
+        next: Option<&str>,
+    ) -> impl Future<Output = Result<RemotePage, TargetError>> + Send;
+
+    /// Adds members to a group, any number of them (the target chunks as its remote allows);
+    /// members already there count as unchanged, not as failures.
+    fn add_members(
+        &self,
+        group: &RemoteId,
+        members: &[RemoteId],
+    ) -> impl Future<Output = Result<MemberChange, TargetError>> + Send;
+
+    /// Removes one member; one that was not a member counts as unchanged.
+    fn remove_member(
+        &self,
+        group: &RemoteId,
+        member: &RemoteId,
+    ) -> impl Future<Output = Result<MemberChange, TargetError>> + Send;
+}
