@@ -4,6 +4,10 @@ use uuid::Uuid;
 
 use crate::{Result, Store, StoreError, rows::ChangeRow};
 
+/// Rows per multi-row `INSERT`: 6 parameters each stays far below SQLite's and PostgreSQL's
+/// limits on bound parameters.
+pub(crate) const ROWS_PER_STATEMENT: usize = 500;
+
 /// A change record about to be written; the sequence number is assigned at append time.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingChange {

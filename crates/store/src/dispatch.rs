@@ -41,6 +41,7 @@ macro_rules! write_pool {
 /// Appends change records inside the open transaction `$tx`. It takes the sequence numbers by
 /// bumping the single `change_seq` row, which holds that row's lock until commit: numbers are
 /// handed out in commit order. Call it last, just before commit, to keep that lock short.
+/// Records go in multi-row statements, so a bulk import costs a few round trips, not one each.
 macro_rules! append_changes {
     ($tx:expr, $changes:expr) => {{
         let changes: &[$crate::changes::PendingChange] = $changes;
@@ -52,21 +53,22 @@ macro_rules! append_changes {
             .bind(count)
             .fetch_one(&mut *$tx)
             .await?;
-            let mut seq = last - count;
-            for change in changes {
-                seq += 1;
-                sqlx::query(
-                    "INSERT INTO changes (seq, kind, op, object_id, subject_id, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(seq)
-                .bind(change.kind.as_str())
-                .bind(change.op.as_str())
-                .bind(change.object_id)
-                .bind(change.subject_id)
-                .bind(change.at)
-                .execute(&mut *$tx)
-                .await?;
+            let first = last - count + 1;
+            let mut seq = first;
+            for chunk in changes.chunks($crate::changes::ROWS_PER_STATEMENT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO changes (seq, kind, op, object_id, subject_id, at) ",
+                );
+                insert.push_values(chunk, |mut row, change| {
+                    row.push_bind(seq)
+                        .push_bind(change.kind.as_str())
+                        .push_bind(change.op.as_str())
+                        .push_bind(change.object_id)
+                        .push_bind(change.subject_id)
+                        .push_bind(change.at);
+                    seq += 1;
+                });
+                insert.build().execute(&mut *$tx).await?;
             }
         }
     }};

@@ -568,6 +568,76 @@ both_backends!(import_upserts_and_reports_each_record, |t| {
     );
 });
 
+both_backends!(import_handles_names_repeated_within_a_batch, |t| {
+    let store = &t.store;
+    let record =
+        |json: serde_json::Value| -> ImportRecord { serde_json::from_value(json).expect("record") };
+    store
+        .create_user(with_email("gus", "gus@example.com"))
+        .await
+        .expect("existing user");
+    let outcomes = store
+        .import(vec![
+            record(serde_json::json!({"type": "user", "username": "hana"})),
+            record(serde_json::json!({"type": "user", "username": "HANA", "name": "Hana H."})),
+            record(serde_json::json!({"type": "user", "username": "gus", "email": "gus@example.com", "is_active": false})),
+            record(serde_json::json!({"type": "user", "username": "gus", "email": "gus@example.com", "name": "Gus"})),
+            record(serde_json::json!({"type": "group", "name": "Ops"})),
+            record(serde_json::json!({"type": "membership", "group": "ops", "user": "hana"})),
+            record(serde_json::json!({"type": "membership", "group": "Ops", "user": "Hana"})),
+            record(serde_json::json!({"type": "membership", "group": "Ops", "user": "gus"})),
+        ])
+        .await
+        .expect("import");
+    use ImportOutcome::{Created, Unchanged, Updated};
+    assert_eq!(
+        outcomes,
+        vec![
+            Created, Updated, Updated, Updated, Created, Created, Unchanged, Created
+        ]
+    );
+    let hana = store
+        .find_user_by_username("hana")
+        .await
+        .expect("find")
+        .expect("hana");
+    assert_eq!(
+        (hana.username.as_str(), hana.name.as_str()),
+        ("HANA", "Hana H."),
+        "the later record wins"
+    );
+    let gus = store
+        .find_user_by_username("gus")
+        .await
+        .expect("find")
+        .expect("gus");
+    assert!(
+        gus.is_active,
+        "the last record for gus leaves is_active at its default"
+    );
+    assert_eq!(gus.name, "Gus");
+    let counts = store.counts().await.expect("counts");
+    assert_eq!((counts.users, counts.groups, counts.memberships), (2, 1, 2));
+    let kinds: Vec<(ObjectKind, ChangeOp)> = store
+        .changes_after(1, 100)
+        .await
+        .expect("changes")
+        .iter()
+        .map(|c| (c.kind, c.op))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (ObjectKind::User, ChangeOp::Create),
+            (ObjectKind::User, ChangeOp::Update),
+            (ObjectKind::Group, ChangeOp::Create),
+            (ObjectKind::Membership, ChangeOp::Add),
+            (ObjectKind::Membership, ChangeOp::Add),
+        ],
+        "one record per object changed, whatever the batch repeats"
+    );
+});
+
 both_backends!(api_tokens_are_kept_only_as_hashes, |t| {
     let store = &t.store;
     assert_eq!(store.count_api_tokens().await.expect("count"), 0);

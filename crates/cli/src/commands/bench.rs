@@ -44,7 +44,8 @@ pub struct BenchImport {
     #[arg(long, default_value_t = 2000)]
     baseline_records: u64,
     /// Database to import into (default: a new SQLite file in a temporary directory). For
-    /// PostgreSQL each run uses a new schema.
+    /// PostgreSQL each run makes two new schemas, `es_bench_baseline_…` and `es_bench_main_…`,
+    /// and leaves them for inspection.
     #[arg(long)]
     database_url: Option<String>,
 }
