@@ -25,6 +25,29 @@ const LIST_USER_GROUPS: &str = "SELECT g.id, g.name, g.attributes, g.created_at,
      FROM memberships m JOIN groups g ON g.id = m.group_id \
      WHERE m.user_id = $1 AND m.group_id > $2 ORDER BY m.group_id LIMIT $3";
 
+/// Fails the call with NotFound, inside the open transaction, when the group does not exist.
+macro_rules! require_group {
+    ($tx:expr, $group:expr) => {{
+        let group: GroupId = $group;
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM groups WHERE id = $1")
+            .bind(group.as_uuid())
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::not_found("group", group));
+        }
+    }};
+}
+
+/// One change record per user whose membership of `group` changed.
+fn membership_changes(op: ChangeOp, group: GroupId, users: &[UserId]) -> Vec<PendingChange> {
+    let at = now();
+    users
+        .iter()
+        .map(|user| PendingChange::membership(op, group.as_uuid(), user.as_uuid(), at))
+        .collect()
+}
+
 fn distinct(users: &[UserId]) -> Vec<UserId> {
     users
         .iter()
@@ -41,13 +64,7 @@ impl Store {
         let mut outcome = MembershipChange::default();
         write_pool!(self, pool, _d => {
             let mut tx = pool.begin().await?;
-            let group_exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM groups WHERE id = $1")
-                .bind(group.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if group_exists.is_none() {
-                return Err(StoreError::not_found("group", group));
-            }
+            require_group!(tx, group);
             for user in &users {
                 let user_exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
                     .bind(user.as_uuid())
@@ -71,13 +88,7 @@ impl Store {
                     outcome.changed.push(*user);
                 }
             }
-            let at = now();
-            let changes: Vec<PendingChange> = outcome
-                .changed
-                .iter()
-                .map(|user| PendingChange::membership(ChangeOp::Add, group.as_uuid(), user.as_uuid(), at))
-                .collect();
-            append_changes!(tx, &changes);
+            append_changes!(tx, &membership_changes(ChangeOp::Add, group, &outcome.changed));
             tx.commit().await?;
         });
         Ok(outcome)
@@ -94,13 +105,7 @@ impl Store {
         let mut outcome = MembershipChange::default();
         write_pool!(self, pool, _d => {
             let mut tx = pool.begin().await?;
-            let group_exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM groups WHERE id = $1")
-                .bind(group.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if group_exists.is_none() {
-                return Err(StoreError::not_found("group", group));
-            }
+            require_group!(tx, group);
             for user in &users {
                 let deleted = sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")
                     .bind(group.as_uuid())
@@ -114,13 +119,7 @@ impl Store {
                     outcome.changed.push(*user);
                 }
             }
-            let at = now();
-            let changes: Vec<PendingChange> = outcome
-                .changed
-                .iter()
-                .map(|user| PendingChange::membership(ChangeOp::Remove, group.as_uuid(), user.as_uuid(), at))
-                .collect();
-            append_changes!(tx, &changes);
+            append_changes!(tx, &membership_changes(ChangeOp::Remove, group, &outcome.changed));
             tx.commit().await?;
         });
         Ok(outcome)
