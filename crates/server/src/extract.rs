@@ -48,6 +48,13 @@ where
                 ApiError::bad_request(format!("could not read the request body: {rejection}"))
             }
         })?;
+        // serde would read a struct from a JSON array by position (`[null, null]`); every body
+        // of this API is an object, so anything else is refused before it gets that far.
+        if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
+        }
         parse_json(&bytes).map(ApiJson)
     }
 }

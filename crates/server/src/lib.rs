@@ -47,7 +47,7 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(api::ApiDoc::openapi())
+    let (api, mut openapi) = OpenApiRouter::with_openapi(api::ApiDoc::openapi())
         .nest(
             "/api/v1",
             api::routes().layer(middleware::from_fn_with_state(
@@ -56,6 +56,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             )),
         )
         .split_for_parts();
+    api::finish(&mut openapi);
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(api)

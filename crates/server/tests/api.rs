@@ -203,6 +203,21 @@ async fn bad_input_gets_a_4xx_naming_the_field_and_writes_nothing() {
         None,
     );
 
+    for not_an_object in ["[\"bob\", null]", "null", "\"bob\""] {
+        let response = server
+            .request(Method::PATCH, "/api/v1/users/bob")
+            .header("content-type", "application/json")
+            .body(not_an_object)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{not_an_object}"
+        );
+    }
+
     let response = server
         .request(Method::POST, "/api/v1/users")
         .header("content-type", "text/plain")
@@ -528,4 +543,14 @@ async fn the_openapi_document_matches_the_routes() {
     );
     assert!(doc["components"]["schemas"]["User"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let create = &doc["paths"]["/api/v1/users"]["post"]["responses"];
+    for status in ["201", "400", "401", "409", "413", "415"] {
+        assert!(create[status].is_object(), "POST /users documents {status}");
+    }
+    let limit = doc["paths"]["/api/v1/users"]["get"]["parameters"]
+        .as_array()
+        .and_then(|params| params.iter().find(|p| p["name"] == "limit"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(limit["schema"]["maximum"], 1000, "{limit}");
 }

@@ -20,6 +20,7 @@ pub struct GroupListQuery {
     /// Return the groups after this id (the `next_after` of the previous page).
     after: Option<Uuid>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Case-insensitive substring of the name.
     name: Option<String>,

@@ -19,6 +19,7 @@ pub struct ListQuery {
     /// Return the objects after this id (the `next_after` of the previous page).
     pub after: Option<Uuid>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

@@ -28,6 +28,7 @@ pub struct MappingListQuery {
     /// Return the mappings after this id (the `next_after` of the previous page).
     after: Option<Uuid>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Only mappings of this kind.
     kind: Option<MappingKind>,
