@@ -67,3 +67,7 @@ id_type!(
     /// The id of a stored property mapping.
     MappingId
 );
+id_type!(
+    /// The id of an Entra ID provider.
+    ProviderId
+);

@@ -16,6 +16,7 @@ mod mapping_kind;
 mod names;
 mod patch;
 mod property_mapping;
+mod provider;
 mod user;
 
 pub use attributes::Attributes;
@@ -23,14 +24,18 @@ pub use change::{ChangeOp, ChangeRecord, ObjectKind};
 pub use email::Email;
 pub use error::ValidationError;
 pub use group::{Group, GroupPatch, NewGroup};
-pub use ids::{GroupId, MappingId, UserId};
+pub use ids::{GroupId, MappingId, ProviderId, UserId};
 pub use import::{ImportRecord, MembershipRef};
 pub use mapping_kind::MappingKind;
 pub use names::{GroupName, Username, username_key};
 pub use patch::double_option;
 pub use property_mapping::{
     MAX_EXPRESSION_BYTES, NewPropertyMapping, PropertyMapping, PropertyMappingPatch,
-    check_mapping_name,
+    check_plain_name,
+};
+pub use provider::{
+    Cloud, CredentialKind, GroupDeleteAction, GroupScope, Provider, ProviderSettings, Schedule,
+    UserDeleteAction, UserScope,
 };
 pub use user::{NewUser, User, UserKind, UserPatch};
 

@@ -44,7 +44,7 @@ pub struct PropertyMappingPatch {
 
 impl NewPropertyMapping {
     pub fn validate(&self) -> Result<(), ValidationError> {
-        check_mapping_name(&self.name)?;
+        check_plain_name(&self.name)?;
         check_expression(&self.expression)
     }
 }
@@ -52,7 +52,7 @@ impl NewPropertyMapping {
 impl PropertyMappingPatch {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if let Some(name) = &self.name {
-            check_mapping_name(name)?;
+            check_plain_name(name)?;
         }
         if let Some(expression) = &self.expression {
             check_expression(expression)?;
@@ -73,7 +73,9 @@ impl PropertyMappingPatch {
     }
 }
 
-pub fn check_mapping_name(name: &str) -> Result<(), ValidationError> {
+/// The rules for the name of a mapping or provider: not blank, no surrounding white space, no
+/// control characters, at most 256 characters.
+pub fn check_plain_name(name: &str) -> Result<(), ValidationError> {
     if name.trim().is_empty() {
         return Err(ValidationError::new("name", "name must not be empty"));
     }

@@ -22,6 +22,8 @@ mod import;
 mod mappings;
 mod memberships;
 mod page;
+mod providers;
+mod secrets;
 mod tokens;
 
 pub use connect::{ConnectOptions, Dialect, redact_url};
@@ -30,6 +32,8 @@ pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use memberships::MembershipChange;
 pub use page::{GroupFilter, Page, UserFilter};
+pub use providers::ProviderUpdate;
+pub use secrets::{ProviderCredential, SecretError, SecretKey};
 pub use sqlx::Error as SqlxError;
 pub use tokens::token_hash;
 

@@ -774,3 +774,134 @@ both_backends!(mappings_are_stored_by_unique_name, |t| {
         "mappings are not directory changes"
     );
 });
+
+both_backends!(providers_keep_their_credential_sealed, |t| {
+    use model::{
+        Cloud, GroupDeleteAction, GroupScope, ProviderId, ProviderSettings, Schedule,
+        UserDeleteAction, UserScope,
+    };
+    use secrecy::ExposeSecret;
+    use store::{ProviderCredential, ProviderUpdate, SecretKey};
+
+    let store = &t.store;
+    let (key, _) = SecretKey::generate().expect("key");
+    let id = ProviderId::new();
+    let settings = ProviderSettings {
+        tenant_id: "contoso.onmicrosoft.com".into(),
+        client_id: "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e".into(),
+        cloud: Cloud::Global,
+        user_mappings: vec![],
+        group_mappings: vec![],
+        user_scope: UserScope {
+            filter_group: None,
+            exclude_service_accounts: true,
+        },
+        group_scope: GroupScope::All,
+        user_delete_action: UserDeleteAction::Suspend,
+        group_delete_action: GroupDeleteAction::Delete,
+        dry_run: true,
+        discovery: true,
+        schedule: Schedule::default_for(id),
+        enabled: true,
+    };
+    let secret = ProviderCredential::ClientSecret("s3cr3t-value".to_owned().into());
+    let created = store
+        .create_provider("Contoso", settings.clone(), &secret, &key, id)
+        .await
+        .expect("create");
+    assert_eq!(created.credential, model::CredentialKind::ClientSecret);
+    assert_eq!(store.get_provider(id).await.expect("get"), created);
+    assert_eq!(
+        store
+            .find_provider_by_name("contoso")
+            .await
+            .expect("find")
+            .map(|p| p.id),
+        Some(id)
+    );
+    let err = store
+        .create_provider(
+            "CONTOSO",
+            settings.clone(),
+            &secret,
+            &key,
+            ProviderId::new(),
+        )
+        .await
+        .expect_err("taken");
+    assert!(
+        matches!(err, StoreError::Conflict { field: "name", .. }),
+        "{err:?}"
+    );
+
+    match store.provider_credential(id, &key).await.expect("open") {
+        ProviderCredential::ClientSecret(value) => {
+            assert_eq!(value.expose_secret(), "s3cr3t-value")
+        }
+        other => panic!("{other:?}"),
+    }
+    let (other_key, _) = SecretKey::generate().expect("key");
+    assert!(
+        store.provider_credential(id, &other_key).await.is_err(),
+        "another key cannot open it"
+    );
+
+    let (unchanged, changed) = store
+        .update_provider(id, ProviderUpdate::default(), &key)
+        .await
+        .expect("no-op");
+    assert!(!changed);
+    assert_eq!(unchanged, created);
+    let certificate = ProviderCredential::Certificate {
+        certificate_pem: "-----BEGIN CERTIFICATE-----".into(),
+        private_key_pem: "-----BEGIN PRIVATE KEY-----".to_owned().into(),
+    };
+    let update = ProviderUpdate {
+        settings: Some(ProviderSettings {
+            dry_run: false,
+            ..settings.clone()
+        }),
+        credential: Some(certificate),
+        ..ProviderUpdate::default()
+    };
+    let (updated, changed) = store
+        .update_provider(id, update, &key)
+        .await
+        .expect("update");
+    assert!(changed && !updated.settings.dry_run);
+    assert_eq!(updated.credential, model::CredentialKind::Certificate);
+    assert!(matches!(
+        store.provider_credential(id, &key).await.expect("open"),
+        ProviderCredential::Certificate { .. }
+    ));
+
+    let bad = ProviderSettings {
+        client_id: "not-a-guid".into(),
+        ..settings
+    };
+    let err = store
+        .create_provider("Fabrikam", bad, &secret, &key, ProviderId::new())
+        .await
+        .expect_err("invalid");
+    assert!(
+        matches!(err, StoreError::Invalid(ref v) if v.field == "client_id"),
+        "{err:?}"
+    );
+
+    assert_eq!(
+        store
+            .list_providers(Page::first(10))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
+    store.delete_provider(id).await.expect("delete");
+    assert!(matches!(
+        store.get_provider(id).await,
+        Err(StoreError::NotFound {
+            kind: "provider",
+            ..
+        })
+    ));
+});
