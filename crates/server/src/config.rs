@@ -2,7 +2,10 @@
 //! `ENTRASYNC_*` environment variables over both. A bad value is reported with its key and where
 //! it came from (the file or the variable).
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use figment::{
     Figment,
@@ -34,6 +37,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
+    /// The key that seals provider credentials at rest (32 bytes, base64). When unset, the key
+    /// is read from `secret_key_file`, which is created on first use.
+    pub secret_key: Option<SecretString>,
+    /// Where the secret key is kept when `secret_key` is not set.
+    pub secret_key_file: PathBuf,
     /// Admin commands: the server to talk to (default: `http://` + `listen`).
     pub server_url: Option<String>,
     /// Admin commands: the API token to send.
@@ -59,13 +67,20 @@ impl Default for Config {
             admin_token: None,
             max_body_bytes: 4 * 1024 * 1024,
             log_format: LogFormat::Text,
+            secret_key: None,
+            secret_key_file: PathBuf::from(DEFAULT_SECRET_KEY_FILE),
             server_url: None,
             token: None,
         }
     }
 }
 
-const KEYS: [&str; 8] = [
+/// Where the secret key is kept by default.
+pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
+
+const KEYS: [&str; 10] = [
+    "secret_key",
+    "secret_key_file",
     "listen",
     "database_url",
     "database_schema",

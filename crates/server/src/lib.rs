@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod secret_key;
 
 use std::sync::Arc;
 
@@ -34,13 +35,16 @@ pub struct AppState {
     pub store: Store,
     /// The sandboxed expression engine, built once (about a millisecond) and shared.
     pub mapper: Arc<mapping::Mapper>,
+    /// Seals and opens provider credentials.
+    pub secret_key: Arc<store::SecretKey>,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, secret_key: store::SecretKey) -> Self {
         Self {
             store,
             mapper: Arc::new(mapping::Mapper::new()),
+            secret_key: Arc::new(secret_key),
         }
     }
 }

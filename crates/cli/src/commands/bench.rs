@@ -140,7 +140,9 @@ async fn start_server(
         .context("a new database gets a token")?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let router = app(AppState::new(store.clone()), 64 * 1024 * 1024);
+    // A throw-away key: the benchmark stores no provider.
+    let (secret_key, _) = store::SecretKey::generate()?;
+    let router = app(AppState::new(store.clone(), secret_key), 64 * 1024 * 1024);
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok((ApiClient::new(&format!("http://{address}"), &token)?, store))
 }

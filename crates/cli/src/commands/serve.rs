@@ -1,7 +1,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use server::{AppState, LogFormat, app, bootstrap_admin_token, install_default_mappings};
+use server::{
+    AppState, LogFormat, app, bootstrap_admin_token, install_default_mappings,
+    secret_key::KeySource,
+};
 use store::{ConnectOptions, Store, redact_url};
 use tracing_subscriber::{EnvFilter, fmt};
 
@@ -27,6 +30,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot install the default property mappings")?;
 
+    let (secret_key, key_source) = server::secret_key::load_or_create(config)
+        .context("cannot load the secret key for provider credentials")?;
+
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -38,9 +44,19 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             "Created an admin API token. It is shown only this once; keep it somewhere safe:\n\n    {token}\n\nUse it with: export ENTRASYNC_TOKEN={token}"
         );
     }
+    if key_source == KeySource::Created {
+        println!(
+            "Created the secret key that seals provider credentials: {}. Back it up; without it \
+             stored credentials cannot be read. Several nodes must share it (secret_key).",
+            config.secret_key_file.display()
+        );
+    }
     tracing::info!(%address, %database, "serving the admin API");
 
-    let router = app(AppState::new(store.clone()), config.max_body_bytes);
+    let router = app(
+        AppState::new(store.clone(), secret_key),
+        config.max_body_bytes,
+    );
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

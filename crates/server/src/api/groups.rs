@@ -78,12 +78,27 @@ pub async fn update_group(
 /// Delete a group (and its memberships).
 #[utoipa::path(delete, path = "/groups/{group}", tag = "groups",
     params(("group" = String, Path, description = "The group's id or name")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_group(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let group = resolve_group(&state.store, &key).await?;
+    let users = super::providers::providers_using(&state.store, |settings| {
+        settings.user_scope.filter_group == Some(group.id)
+            || matches!(&settings.group_scope, model::GroupScope::Selected { groups } if groups.contains(&group.id))
+    })
+    .await?;
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "group {:?} is in the scope of the providers {users:?}; change their scope first",
+                group.name.as_str()
+            ),
+        ));
+    }
     state.store.delete_group(group.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -121,12 +121,27 @@ pub async fn update_mapping(
 /// Delete a mapping.
 #[utoipa::path(delete, path = "/mappings/{mapping}", tag = "mappings",
     params(("mapping" = String, Path, description = "The mapping's id or name")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_mapping(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let mapping = resolve_mapping(&state.store, &key).await?;
+    let users = super::providers::providers_using(&state.store, |settings| {
+        settings.user_mappings.contains(&mapping.id)
+            || settings.group_mappings.contains(&mapping.id)
+    })
+    .await?;
+    if !users.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "mapping {:?} is used by the providers {users:?}; take it out of them first",
+                mapping.name
+            ),
+        ));
+    }
     state.store.delete_mapping(mapping.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,6 +6,7 @@ mod import;
 mod keys;
 mod mappings;
 mod members;
+mod providers;
 mod users;
 
 use utoipa::{
@@ -33,6 +34,7 @@ pub use keys::ListQuery;
         (name = "users", description = "Directory users"),
         (name = "groups", description = "Directory groups and their members"),
         (name = "import", description = "Bulk import"),
+        (name = "providers", description = "Entra ID providers (credentials are write-only)"),
         (name = "mappings", description = "Property mappings: expressions from directory objects to Graph properties"),
     )
 )]
@@ -121,6 +123,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(import::import))
         .routes(routes!(mappings::list_mappings, mappings::create_mapping))
         .routes(routes!(mappings::test_mappings))
+        .routes(routes!(
+            providers::list_providers,
+            providers::create_provider
+        ))
+        .routes(routes!(
+            providers::get_provider,
+            providers::update_provider,
+            providers::delete_provider
+        ))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,

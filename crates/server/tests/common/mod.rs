@@ -12,6 +12,8 @@ pub struct TestServer {
     pub token: String,
     pub client: Client,
     pub store: Store,
+    /// The key the server seals credentials with.
+    pub secret_key: store::SecretKey,
     _dir: tempfile::TempDir,
 }
 
@@ -35,13 +37,16 @@ impl TestServer {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let router = app(AppState::new(store.clone()), max_body_bytes);
+        let (key, encoded) = store::SecretKey::generate().expect("secret key");
+        let secret_key = store::SecretKey::from_base64(&encoded).expect("the same key");
+        let router = app(AppState::new(store.clone(), key), max_body_bytes);
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self {
             base,
             token,
             client: Client::new(),
             store,
+            secret_key,
             _dir: dir,
         }
     }
