@@ -46,6 +46,9 @@ enum Command {
     /// Manage directory groups and their members.
     #[command(subcommand)]
     Group(groups::GroupCommand),
+    /// Manage Entra ID providers.
+    #[command(subcommand)]
+    Provider(providers::ProviderCommand),
     /// Manage property mappings and try them on users and groups.
     #[command(subcommand)]
     Mapping(mappings::MappingCommand),
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::run(&settings).await,
         Command::User(command) => users::run(&settings, command).await,
         Command::Group(command) => groups::run(&settings, command).await,
+        Command::Provider(command) => providers::run(&settings, command).await,
         Command::Mapping(command) => mappings::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::Emulator(args) => emulator::run(args).await,

@@ -417,3 +417,99 @@ fn mappings_are_saved_only_when_they_compile_and_can_be_tried() {
     );
     assert!(String::from_utf8_lossy(&failing.stderr).contains("nmae"));
 }
+
+#[test]
+fn providers_are_managed_without_ever_printing_their_secret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = serve(dir.path());
+    let token = server.token.clone().expect("token");
+    assert!(
+        dir.path().join("entrasync.key").exists(),
+        "the secret key file is created"
+    );
+    ok(cli(&server, &token, &["group", "add", "Staff"]));
+
+    let secret = "pr0vider-s3cret-value";
+    let add = Command::new(BIN)
+        .args([
+            "provider",
+            "add",
+            "Contoso",
+            "--tenant-id",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+            "--client-secret-from-env",
+            "--dry-run",
+            "true",
+            "-o",
+            "json",
+        ])
+        .env("ENTRASYNC_SERVER_URL", &server.url)
+        .env("ENTRASYNC_TOKEN", &token)
+        .env("ENTRASYNC_CLIENT_SECRET", secret)
+        .output()
+        .expect("run");
+    let stdout = ok(add);
+    assert!(!stdout.contains(secret), "{stdout}");
+    let created: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        (created["dry_run"].clone(), created["credential"].clone()),
+        (serde_json::json!(true), serde_json::json!("client_secret"))
+    );
+
+    let updated = json(cli(
+        &server,
+        &token,
+        &[
+            "provider",
+            "update",
+            "contoso",
+            "--filter-group",
+            "Staff",
+            "--exclude-service-accounts",
+            "true",
+            "--user-delete-action",
+            "suspend",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(updated["user_delete_action"], "suspend");
+    assert_eq!(updated["user_scope"]["exclude_service_accounts"], true);
+    assert!(updated["user_scope"]["filter_group"].is_string());
+    let again = json(cli(
+        &server,
+        &token,
+        &[
+            "provider",
+            "update",
+            "contoso",
+            "--dry-run",
+            "false",
+            "-o",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        again["user_scope"], updated["user_scope"],
+        "flags not given leave the scope alone"
+    );
+
+    let bad = cli(
+        &server,
+        &token,
+        &["provider", "update", "contoso", "--schedule", "hourly"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("schedule.cron"));
+
+    let table = ok(cli(&server, &token, &["provider", "list"]));
+    assert!(
+        table.contains("Contoso") && !table.contains(secret),
+        "{table}"
+    );
+    ok(cli(&server, &token, &["provider", "delete", "Contoso"]));
+    let list = json(cli(&server, &token, &["provider", "list", "-o", "json"]));
+    assert_eq!(list, serde_json::json!([]));
+}
