@@ -37,6 +37,29 @@ pub fn page(after: Option<Uuid>, limit: Option<u32>) -> Result<Page, ApiError> {
     })
 }
 
+/// Every item of a keyset listing, page by page. Only for listings known to stay small (a
+/// user's groups, the providers): large ones are streamed page by page instead.
+pub async fn collect_all<T, F, Fut>(
+    mut fetch: F,
+    id: impl Fn(&T) -> Uuid,
+) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Page) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, store::StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut page = Page::first(Page::MAX_LIMIT);
+    loop {
+        let batch = fetch(page).await?;
+        let next = next_after(&batch, page, &id);
+        items.extend(batch);
+        match next {
+            Some(after) => page = Page::after(after, Page::MAX_LIMIT),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// The cursor for the next page: the last id when the page is full, else none.
 pub fn next_after<T>(items: &[T], page: Page, id: impl Fn(&T) -> Uuid) -> Option<Uuid> {
     (items.len() >= page.limit as usize)

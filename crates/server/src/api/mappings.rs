@@ -10,11 +10,11 @@ use mapping::{
 };
 use model::{NewPropertyMapping, PropertyMapping, PropertyMappingPatch};
 use serde::{Deserialize, Serialize};
-use store::{Page, Store};
+use store::Store;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::keys::{next_after, page, resolve_group, resolve_user};
+use super::keys::{collect_all, next_after, page, resolve_group, resolve_user};
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
@@ -257,15 +257,10 @@ async fn run_blocking(
 
 /// Every group the user is a direct member of, by name.
 async fn user_group_names(store: &Store, user: model::UserId) -> Result<Vec<String>, ApiError> {
-    let mut names = Vec::new();
-    let mut page = Page::first(Page::MAX_LIMIT);
-    loop {
-        let groups = store.list_user_groups(user, page).await?;
-        let full = groups.len() >= page.limit as usize;
-        names.extend(groups.iter().map(|group| group.name.to_string()));
-        match groups.last() {
-            Some(last) if full => page = Page::after(last.id.as_uuid(), Page::MAX_LIMIT),
-            _ => return Ok(names),
-        }
-    }
+    let groups = collect_all(
+        |page| store.list_user_groups(user, page),
+        |group| group.id.as_uuid(),
+    )
+    .await?;
+    Ok(groups.iter().map(|group| group.name.to_string()).collect())
 }

@@ -12,7 +12,7 @@ use store::{ProviderCredential, ProviderUpdate, Store};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::keys::{ListQuery, next_after, page, resolve_group};
+use super::keys::{ListQuery, collect_all, next_after, page, resolve_group};
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
@@ -382,22 +382,10 @@ pub async fn providers_using(
     store: &Store,
     uses: impl Fn(&ProviderSettings) -> bool,
 ) -> Result<Vec<String>, ApiError> {
-    let mut names = Vec::new();
-    let mut page = store::Page::first(store::Page::MAX_LIMIT);
-    loop {
-        let providers = store.list_providers(page).await?;
-        let full = providers.len() >= page.limit as usize;
-        names.extend(
-            providers
-                .iter()
-                .filter(|provider| uses(&provider.settings))
-                .map(|provider| provider.name.clone()),
-        );
-        match providers.last() {
-            Some(last) if full => {
-                page = store::Page::after(last.id.as_uuid(), store::Page::MAX_LIMIT)
-            }
-            _ => return Ok(names),
-        }
-    }
+    let providers = collect_all(|page| store.list_providers(page), |p| p.id.as_uuid()).await?;
+    Ok(providers
+        .into_iter()
+        .filter(|provider| uses(&provider.settings))
+        .map(|provider| provider.name)
+        .collect())
 }
