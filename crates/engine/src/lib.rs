@@ -5,6 +5,6 @@
 pub mod ports;
 
 pub use ports::{
-    Anchor, MemberChange, Properties, RemoteFailure, RemoteId, RemoteKind, RemoteObject,
-    RemotePage, Target, TargetError,
+    Anchor, Directory, Link, Links, LocalError, MemberChange, Properties, RemoteFailure, RemoteId,
+    RemoteKind, RemoteObject, RemotePage, SnapshotEntry, Target, TargetError,
 };

@@ -3,7 +3,10 @@
 
 use std::{fmt, future::Future, time::Duration};
 
+use chrono::{DateTime, Utc};
+use model::{Group, GroupId, ProviderId, User, UserId};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 use serde_json::{Map, Value};
 
 /// Remote properties as Graph's JSON spells them (`displayName`, `accountEnabled`, …).
@@ -222,4 +225,166 @@ pub trait Target: Send + Sync {
         group: &RemoteId,
         member: &RemoteId,
     ) -> impl Future<Output = Result<MemberChange, TargetError>> + Send;
+}
+
+/// A failure of our own storage (the directory or the links), as the engine sees it: nothing to
+/// classify, the run or the work row simply tries again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LocalError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl LocalError {
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(error))
+    }
+
+    pub fn message(message: impl Into<String>) -> Self {
+        Self(message.into().into())
+    }
+}
+
+/// The directory as the engine reads it: users, groups and direct memberships.
+pub trait Directory: Send + Sync {
+    /// The user, or `None` when it was deleted.
+    fn user(&self, id: UserId) -> impl Future<Output = Result<Option<User>, LocalError>> + Send;
+
+    /// The group, or `None` when it was deleted.
+    fn group(&self, id: GroupId)
+    -> impl Future<Output = Result<Option<Group>, LocalError>> + Send;
+
+    /// Names of the groups the user is a direct member of (what mappings read as `user.groups`).
+    fn user_group_names(
+        &self,
+        id: UserId,
+    ) -> impl Future<Output = Result<Vec<String>, LocalError>> + Send;
+
+    /// How many direct members the group has.
+    fn member_count(&self, group: GroupId) -> impl Future<Output = Result<u64, LocalError>> + Send;
+
+    /// Whether the user is a direct member of the group.
+    fn is_member(
+        &self,
+        group: GroupId,
+        user: UserId,
+    ) -> impl Future<Output = Result<bool, LocalError>> + Send;
+
+    /// Up to `limit` users with ids after `after`, in id order.
+    fn users_page(
+        &self,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<User>, LocalError>> + Send;
+
+    /// Up to `limit` groups with ids after `after`, in id order.
+    fn groups_page(
+        &self,
+        after: Option<GroupId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Group>, LocalError>> + Send;
+
+    /// Up to `limit` direct members of the group with ids after `after`, in id order.
+    fn members_page(
+        &self,
+        group: GroupId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<User>, LocalError>> + Send;
+}
+
+/// A link: directory object `object` is remote object `remote_id` for `provider`, with what we
+/// last wrote to it (the properties, create-only ones left out) and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub provider: ProviderId,
+    pub kind: RemoteKind,
+    /// The user or group id.
+    pub object: Uuid,
+    pub remote_id: RemoteId,
+    /// The properties we last wrote (or, for an adopted object, none yet). A direct sync, which
+    /// reads nothing remotely, compares the new document against these.
+    pub written: Properties,
+    /// When we last wrote to the remote object (or linked it).
+    pub synced_at: DateTime<Utc>,
+}
+
+/// A remote object as discovery read it, with the keys discovery matches directory objects by:
+/// for users `mail` and `userPrincipalName`, for groups `displayName`, each lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotEntry {
+    pub object: RemoteObject,
+    /// At most two keys (absent properties give none).
+    pub keys: Vec<String>,
+}
+
+/// The links of a provider, and the snapshot of the tenant that discovery read.
+pub trait Links: Send + Sync {
+    /// The link of this directory object, if any.
+    fn link(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        object: Uuid,
+    ) -> impl Future<Output = Result<Option<Link>, LocalError>> + Send;
+
+    /// The link to this remote object, if any.
+    fn link_to_remote(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        remote: &RemoteId,
+    ) -> impl Future<Output = Result<Option<Link>, LocalError>> + Send;
+
+    /// Creates or replaces the link of `link.object`.
+    fn save_link(&self, link: &Link) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// Removes the link of this directory object (nothing when there is none).
+    fn remove_link(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        object: Uuid,
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// Starts a new snapshot of the tenant: forgets the previous one.
+    fn begin_snapshot(
+        &self,
+        provider: ProviderId,
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// Adds one listed page of remote objects to the snapshot.
+    fn add_to_snapshot(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        entries: &[SnapshotEntry],
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// Marks the snapshot complete, as read starting at `started_at`.
+    fn finish_snapshot(
+        &self,
+        provider: ProviderId,
+        started_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// When the last complete snapshot started to be read (`None`: there is none).
+    fn snapshot_taken_at(
+        &self,
+        provider: ProviderId,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, LocalError>> + Send;
+
+    /// The remote object as the snapshot holds it.
+    fn snapshot_object(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        id: &RemoteId,
+    ) -> impl Future<Output = Result<Option<RemoteObject>, LocalError>> + Send;
+
+    /// The snapshot's objects with `key` among their [`SnapshotEntry::keys`].
+    fn snapshot_matching(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<RemoteObject>, LocalError>> + Send;
 }

@@ -43,29 +43,5 @@ pub struct ChangeRecord {
     pub at: DateTime<Utc>,
 }
 
-macro_rules! text_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(format!(concat!("unknown ", stringify!($name), " {:?}"), other)),
-                }
-            }
-        }
-    };
-}
-
 text_enum!(ObjectKind { User => "user", Group => "group", Membership => "membership" });
 text_enum!(ChangeOp { Create => "create", Update => "update", Delete => "delete", Add => "add", Remove => "remove" });

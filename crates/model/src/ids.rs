@@ -71,3 +71,7 @@ id_type!(
     /// The id of an Entra ID provider.
     ProviderId
 );
+id_type!(
+    /// The id of a run (one full sync or dry run of a provider).
+    RunId
+);

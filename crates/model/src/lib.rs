@@ -5,6 +5,31 @@
 //! carries user input validates it on construction (and on deserialisation), so a value of one of
 //! these types is always valid.
 
+/// `as_str`, `Display` and `FromStr` for a fieldless enum stored and shown as text.
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(concat!("unknown ", stringify!($name), " {:?}"), other)),
+                }
+            }
+        }
+    };
+}
+
 mod attributes;
 mod change;
 mod email;
@@ -17,6 +42,7 @@ mod names;
 mod patch;
 mod property_mapping;
 mod provider;
+mod run;
 mod user;
 
 pub use attributes::Attributes;
@@ -24,7 +50,7 @@ pub use change::{ChangeOp, ChangeRecord, ObjectKind};
 pub use email::Email;
 pub use error::ValidationError;
 pub use group::{Group, GroupPatch, NewGroup};
-pub use ids::{GroupId, MappingId, ProviderId, UserId};
+pub use ids::{GroupId, MappingId, ProviderId, RunId, UserId};
 pub use import::{ImportRecord, MembershipRef};
 pub use mapping_kind::MappingKind;
 pub use names::{GroupName, Username, username_key};
@@ -37,6 +63,7 @@ pub use provider::{
     Cloud, CredentialKind, GroupDeleteAction, GroupScope, Provider, ProviderSettings, Schedule,
     UserDeleteAction, UserScope,
 };
+pub use run::{Run, RunStatus, Trigger};
 pub use user::{NewUser, User, UserKind, UserPatch};
 
 /// A membership: `user` is a direct member of `group`.
