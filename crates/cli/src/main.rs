@@ -48,12 +48,15 @@ enum Command {
     Group(groups::GroupCommand),
     /// Manage Entra ID providers.
     #[command(subcommand)]
-    Provider(providers::ProviderCommand),
+    Provider(Box<providers::ProviderCommand>),
     /// Manage property mappings and try them on users and groups.
     #[command(subcommand)]
     Mapping(mappings::MappingCommand),
     /// Import users, groups and memberships from a CSV or JSON-lines file.
     Import(import::ImportArgs),
+    /// Run one full sync of a provider now, in this process, and exit (0: succeeded, 2: some
+    /// objects failed, 1: stopped).
+    Sync(sync::SyncArgs),
     /// Run the local Microsoft Graph emulator (for trying mappings and dry runs offline).
     Emulator(emulator::EmulatorArgs),
     /// Benchmarks (JSON on standard output).
@@ -93,9 +96,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => serve::run(&settings).await,
         Command::User(command) => users::run(&settings, command).await,
         Command::Group(command) => groups::run(&settings, command).await,
-        Command::Provider(command) => providers::run(&settings, command).await,
+        Command::Provider(command) => providers::run(&settings, *command).await,
         Command::Mapping(command) => mappings::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
+        Command::Sync(args) => sync::run(&settings, args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     }

@@ -6,8 +6,8 @@ use std::{fmt, future::Future, time::Duration};
 use chrono::{DateTime, Utc};
 use model::{Group, GroupId, ProviderId, User, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 /// Remote properties as Graph's JSON spells them (`displayName`, `accountEnabled`, …).
 pub type Properties = Map<String, Value>;
@@ -249,8 +249,7 @@ pub trait Directory: Send + Sync {
     fn user(&self, id: UserId) -> impl Future<Output = Result<Option<User>, LocalError>> + Send;
 
     /// The group, or `None` when it was deleted.
-    fn group(&self, id: GroupId)
-    -> impl Future<Output = Result<Option<Group>, LocalError>> + Send;
+    fn group(&self, id: GroupId) -> impl Future<Output = Result<Option<Group>, LocalError>> + Send;
 
     /// Names of the groups the user is a direct member of (what mappings read as `user.groups`).
     fn user_group_names(

@@ -169,6 +169,10 @@ pub struct ProviderSettings {
     pub dry_run: bool,
     /// Link existing remote objects (users by email, groups by name) before creating any.
     pub discovery: bool,
+    /// Also remove remote members that no directory object is linked to (by default they stay:
+    /// members added in Entra by hand are not ours to remove).
+    #[serde(default)]
+    pub remove_unmanaged_members: bool,
     pub schedule: Schedule,
     /// A paused provider syncs nothing at all.
     pub enabled: bool,
@@ -250,6 +254,7 @@ mod tests {
             group_delete_action: GroupDeleteAction::Delete,
             dry_run: false,
             discovery: true,
+            remove_unmanaged_members: false,
             schedule: Schedule {
                 cron: "0 */4 * * *".into(),
                 paused: false,

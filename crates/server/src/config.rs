@@ -46,6 +46,14 @@ pub struct Config {
     pub server_url: Option<String>,
     /// Admin commands: the API token to send.
     pub token: Option<SecretString>,
+    /// Graph's v1.0 root for every provider, instead of its cloud's (the emulator:
+    /// `http://127.0.0.1:8490/v1.0`). Set together with `login_url`.
+    pub graph_url: Option<String>,
+    /// The login root for every provider, instead of its cloud's (the emulator:
+    /// `http://127.0.0.1:8490`).
+    pub login_url: Option<String>,
+    /// Whether `serve` runs the sync workers and schedules (an API-only node says false).
+    pub workers: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -71,6 +79,9 @@ impl Default for Config {
             secret_key_file: PathBuf::from(DEFAULT_SECRET_KEY_FILE),
             server_url: None,
             token: None,
+            graph_url: None,
+            login_url: None,
+            workers: true,
         }
     }
 }
@@ -78,7 +89,10 @@ impl Default for Config {
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 13] = [
+    "graph_url",
+    "login_url",
+    "workers",
     "secret_key",
     "secret_key_file",
     "listen",
@@ -135,6 +149,24 @@ impl Config {
         self.server_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// Where every provider's Graph lives when `graph_url` and `login_url` say (both or
+    /// neither), rather than at its cloud.
+    pub fn graph_override(&self) -> Result<Option<runner::GraphOverride>, ConfigError> {
+        match (&self.graph_url, &self.login_url) {
+            (None, None) => Ok(None),
+            (Some(graph_url), Some(login_url)) => Ok(Some(runner::GraphOverride {
+                graph_url: graph_url.clone(),
+                login_url: login_url.clone(),
+            })),
+            _ => Err(ConfigError {
+                problems: vec![
+                    "graph_url and login_url go together: set both (the emulator's) or neither"
+                        .to_owned(),
+                ],
+            }),
+        }
     }
 }
 

@@ -5,6 +5,10 @@
 //! Both backends run the same SQL text wherever the dialects agree; each store method is written
 //! once and expanded for both pools by the [`read_pool!`] / [`write_pool!`] macros. Every method
 //! that changes the directory appends its change records in the same transaction.
+//!
+//! It also keeps the sync engine's state: links and snapshots (the engine's `Links` port, with
+//! its `Directory` port over the directory), each provider's state and schedule, the work queue
+//! fed from the change log, runs, and how each object last fared.
 
 #[macro_use]
 mod dispatch;
@@ -14,15 +18,23 @@ mod rows;
 mod users;
 #[macro_use]
 mod groups;
+#[macro_use]
+mod work;
+#[macro_use]
+mod state;
 mod changes;
 mod connect;
 mod counts;
+mod directory_port;
 mod error;
 mod import;
+mod links;
 mod mappings;
 mod memberships;
+mod object_states;
 mod page;
 mod providers;
+mod runs;
 mod secrets;
 mod tokens;
 
@@ -31,11 +43,14 @@ pub use counts::DirectoryCounts;
 pub use error::StoreError;
 pub use import::ImportOutcome;
 pub use memberships::MembershipChange;
+pub use object_states::{ObjectState, ObjectStatus};
 pub use page::{GroupFilter, Page, UserFilter};
 pub use providers::ProviderUpdate;
 pub use secrets::{ProviderCredential, SecretError, SecretKey};
 pub use sqlx::Error as SqlxError;
+pub use state::ProviderState;
 pub use tokens::token_hash;
+pub use work::{WorkItem, WorkKind};
 
 /// The directory store. Cheap to clone: clones share the connection pools.
 #[derive(Clone)]

@@ -18,8 +18,9 @@ pub struct MembershipChange {
     pub unchanged: Vec<UserId>,
 }
 
-const LIST_MEMBERS: &str = "SELECT u.id, u.username, u.name, u.email, u.is_active, u.kind, \
-     u.attributes, u.created_at, u.updated_at FROM memberships m JOIN users u ON u.id = m.user_id \
+pub(crate) const LIST_MEMBERS: &str = "SELECT u.id, u.username, u.name, u.email, u.is_active, \
+     u.kind, u.attributes, u.created_at, u.updated_at FROM memberships m \
+     JOIN users u ON u.id = m.user_id \
      WHERE m.group_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3";
 const LIST_USER_GROUPS: &str = "SELECT g.id, g.name, g.attributes, g.created_at, g.updated_at \
      FROM memberships m JOIN groups g ON g.id = m.group_id \

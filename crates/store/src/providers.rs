@@ -1,6 +1,6 @@
 //! Stored providers: settings as JSON, the credential sealed (see [`crate::secrets`]).
 
-use model::{CredentialKind, Provider, ProviderId, ProviderSettings};
+use model::{CredentialKind, Provider, ProviderId, ProviderSettings, Trigger};
 use serde_json::Value;
 use sqlx::types::Json;
 
@@ -81,7 +81,8 @@ pub struct ProviderUpdate {
 }
 
 impl Store {
-    /// Stores a new provider with its credential sealed under `key`.
+    /// Stores a new provider with its credential sealed under `key`, its sync state, and a
+    /// queued full sync (trigger `create`).
     pub async fn create_provider(
         &self,
         name: &str,
@@ -104,6 +105,7 @@ impl Store {
         let sealed = sealed(key, id, credential)?;
         let settings = settings_json(&provider.settings)?;
         write_pool!(self, pool, _d => {
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO providers (id, name, name_key, settings, credential_kind, credential, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -116,7 +118,7 @@ impl Store {
             .bind(&sealed)
             .bind(at)
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(|err| {
                 if is_unique_violation(&err) {
@@ -125,6 +127,8 @@ impl Store {
                     err.into()
                 }
             })?;
+            save_provider_state!(tx, &provider, Trigger::Create);
+            tx.commit().await?;
         });
         Ok(provider)
     }
@@ -177,7 +181,9 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt(format!("provider {id}: unreadable credential")))
     }
 
-    /// Changes a provider. Returns it, and whether anything changed.
+    /// Changes a provider. Returns it, and whether anything changed. Every save, even one that
+    /// changes nothing, makes the provider active again when it is enabled (clearing an unhealthy
+    /// state), recomputes its schedule, and queues a full sync (trigger `save`).
     pub async fn update_provider(
         &self,
         id: ProviderId,
@@ -239,8 +245,9 @@ impl Store {
                         err.into()
                     }
                 })?;
-                tx.commit().await?;
             }
+            save_provider_state!(tx, &provider, Trigger::Save);
+            tx.commit().await?;
             (provider, changed)
         });
         Ok(result)

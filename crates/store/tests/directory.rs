@@ -801,6 +801,7 @@ both_backends!(providers_keep_their_credential_sealed, |t| {
         group_delete_action: GroupDeleteAction::Delete,
         dry_run: true,
         discovery: true,
+        remove_unmanaged_members: false,
         schedule: Schedule::default_for(id),
         enabled: true,
     };

@@ -28,6 +28,8 @@ use crate::client::ApiClient;
 pub enum BenchCommand {
     /// Bulk import through the API (see `entrasync bench import --help`).
     Import(BenchImport),
+    /// The Entra ID provider against the throttled emulator (see `entrasync bench sync --help`).
+    Sync(super::bench_sync::BenchSync),
 }
 
 #[derive(Args)]
@@ -53,6 +55,7 @@ pub struct BenchImport {
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Import(args) => bench_import(args).await,
+        BenchCommand::Sync(args) => super::bench_sync::bench_sync(args).await,
     }
 }
 
@@ -227,11 +230,11 @@ fn status_field_kib(field: &str) -> Option<f64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn peak_rss_mib() -> Option<f64> {
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     status_field_kib("VmHWM:").map(|kib| round(kib / 1024.0))
 }
 
-fn current_rss_mib() -> Option<f64> {
+pub(crate) fn current_rss_mib() -> Option<f64> {
     status_field_kib("VmRSS:").map(|kib| round(kib / 1024.0))
 }
 

@@ -1,8 +1,10 @@
 pub mod bench;
+pub mod bench_sync;
 pub mod emulator;
 pub mod groups;
 pub mod import;
 pub mod mappings;
 pub mod providers;
 pub mod serve;
+pub mod sync;
 pub mod users;

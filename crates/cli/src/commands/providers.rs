@@ -104,6 +104,9 @@ pub struct ProviderSettingsArgs {
     /// Link existing Entra users and groups before creating any (true or false).
     #[arg(long, value_name = "BOOL")]
     discovery: Option<bool>,
+    /// Also remove Entra group members that are not linked directory users (true or false).
+    #[arg(long, value_name = "BOOL")]
+    remove_unmanaged_members: Option<bool>,
     /// When full syncs run: cron, five fields, UTC.
     #[arg(long, value_name = "CRON")]
     schedule: Option<String>,
@@ -196,6 +199,11 @@ impl ProviderSettingsArgs {
         );
         insert_some(&mut body, "dry_run", self.dry_run.map(Value::from));
         insert_some(&mut body, "discovery", self.discovery.map(Value::from));
+        insert_some(
+            &mut body,
+            "remove_unmanaged_members",
+            self.remove_unmanaged_members.map(Value::from),
+        );
         if self.schedule.is_some() || self.schedule_paused.is_some() {
             let mut schedule = Map::new();
             insert_some(&mut schedule, "cron", self.schedule.map(Value::from));

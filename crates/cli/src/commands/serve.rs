@@ -1,6 +1,7 @@
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context;
+use runner::{Runner, RunnerOptions};
 use server::{
     AppState, LogFormat, app, bootstrap_admin_token, install_default_mappings,
     secret_key::KeySource,
@@ -53,20 +54,44 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     }
     tracing::info!(%address, %database, "serving the admin API");
 
-    let router = app(
-        AppState::new(store.clone(), secret_key),
-        config.max_body_bytes,
-    );
+    let graph = config.graph_override()?;
+    let state = AppState::new(store.clone(), secret_key);
+    let workers = config.workers.then(|| {
+        let runner = Arc::new(Runner::new(
+            store.clone(),
+            state.secret_key.clone(),
+            graph,
+            RunnerOptions::default(),
+            node_name(),
+        ));
+        tracing::info!("sync workers and schedules started");
+        tokio::spawn(runner.run(std::future::pending()))
+    });
+    let router = app(state, config.max_body_bytes);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;
+    // Work in flight is not lost: its rows' leases end and they are claimed again.
+    if let Some(workers) = workers {
+        workers.abort();
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_logging(format: LogFormat) {
+/// Names this process in work leases.
+pub fn node_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "node".to_owned());
+    format!(
+        "{host}/{}/{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("ENTRASYNC_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);

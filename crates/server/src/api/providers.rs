@@ -78,6 +78,8 @@ pub struct ProviderInput {
     pub group_delete_action: Option<GroupDeleteAction>,
     pub dry_run: Option<bool>,
     pub discovery: Option<bool>,
+    /// Also remove remote members that are not linked to any directory user (default false).
+    pub remove_unmanaged_members: Option<bool>,
     pub schedule: Option<ScheduleInput>,
     pub enabled: Option<bool>,
 }
@@ -236,6 +238,9 @@ async fn apply_settings(
     if let Some(discovery) = input.discovery {
         settings.discovery = discovery;
     }
+    if let Some(remove) = input.remove_unmanaged_members {
+        settings.remove_unmanaged_members = remove;
+    }
     if let Some(schedule) = input.schedule {
         if let Some(cron) = schedule.cron {
             settings.schedule.cron = cron;
@@ -305,6 +310,7 @@ pub async fn create_provider(
         group_delete_action: GroupDeleteAction::Delete,
         dry_run: false,
         discovery: true,
+        remove_unmanaged_members: false,
         schedule: Schedule::default_for(id),
         enabled: true,
     };
