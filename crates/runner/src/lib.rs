@@ -98,6 +98,11 @@ impl Runner {
         &self.store
     }
 
+    /// The name this runner's leases carry.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     pub fn options(&self) -> &RunnerOptions {
         &self.options
     }

@@ -54,6 +54,9 @@ pub struct Config {
     pub login_url: Option<String>,
     /// Whether `serve` runs the sync workers and schedules (an API-only node says false).
     pub workers: bool,
+    /// How long a node's claim on a piece of sync work holds: when a node dies, another takes
+    /// its work over this long after its last renewal.
+    pub work_lease_seconds: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -82,6 +85,7 @@ impl Default for Config {
             graph_url: None,
             login_url: None,
             workers: true,
+            work_lease_seconds: 60,
         }
     }
 }
@@ -89,7 +93,8 @@ impl Default for Config {
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
+    "work_lease_seconds",
     "graph_url",
     "login_url",
     "workers",
@@ -149,6 +154,14 @@ impl Config {
         self.server_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The runner's settings from this configuration.
+    pub fn runner_options(&self) -> runner::RunnerOptions {
+        runner::RunnerOptions {
+            lease: std::time::Duration::from_secs(self.work_lease_seconds.max(1)),
+            ..runner::RunnerOptions::default()
+        }
     }
 
     /// Where every provider's Graph lives when `graph_url` and `login_url` say (both or

@@ -1,7 +1,7 @@
 use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context;
-use runner::{Runner, RunnerOptions};
+use runner::Runner;
 use server::{
     AppState, LogFormat, app, bootstrap_admin_token, install_default_mappings,
     secret_key::KeySource,
@@ -61,7 +61,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             store.clone(),
             state.secret_key.clone(),
             graph,
-            RunnerOptions::default(),
+            config.runner_options(),
             node_name(),
         ));
         tracing::info!("sync workers and schedules started");

@@ -9,7 +9,7 @@ use clap::Args;
 use engine::DiscoveryProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::{RunStatus, Trigger};
-use runner::{Observer, Runner, RunnerOptions};
+use runner::{Observer, Runner};
 use serde_json::{Value, json};
 use store::{ConnectOptions, Store, redact_url};
 
@@ -54,7 +54,7 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
         store.clone(),
         Arc::new(secret_key),
         config.graph_override()?,
-        RunnerOptions::default(),
+        config.runner_options(),
         node_name(),
     );
     // Asking for a sync by hand is the administrator's "try again": it clears a stopped state.
@@ -65,7 +65,7 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
     let progress = SyncProgress::new();
     let item = loop {
         if let Some(item) = store
-            .claim_full_sync_of(provider.id, &node_name(), runner.options().lease)
+            .claim_full_sync_of(provider.id, runner.owner(), runner.options().lease)
             .await?
         {
             break item;

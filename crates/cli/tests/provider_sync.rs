@@ -1,0 +1,276 @@
+//! The Entra ID provider through the real binary: `entrasync sync` in-process against the Graph
+//! emulator, and two `entrasync serve` nodes on one PostgreSQL sharing the work when one dies.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use graph_emulator::{Emulator, EmulatorConfig, Knobs, RunningEmulator};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_entrasync");
+const TOKEN: &str = "es_test_token_for_provider_sync_0123456789";
+
+// The emulator runs on this test's runtime while the binary blocks a thread: multi-threaded.
+/// The environment every process of one test shares: database, key, token, the emulator.
+struct Env {
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Env {
+    fn new(database_url: &str, schema: Option<&str>, emulator: &RunningEmulator) -> Self {
+        let (_, key) = store::SecretKey::generate().expect("a key");
+        let mut vars = vec![
+            ("ENTRASYNC_DATABASE_URL", database_url.to_owned()),
+            ("ENTRASYNC_ADMIN_TOKEN", TOKEN.to_owned()),
+            ("ENTRASYNC_TOKEN", TOKEN.to_owned()),
+            ("ENTRASYNC_SECRET_KEY", key.expose_secret().to_owned()),
+            ("ENTRASYNC_GRAPH_URL", emulator.base_url().to_owned()),
+            ("ENTRASYNC_LOGIN_URL", emulator.login_url().to_owned()),
+            ("ENTRASYNC_WORK_LEASE_SECONDS", "2".to_owned()),
+            (
+                "ENTRASYNC_CLIENT_SECRET",
+                emulator.client_secret().expect("secret").to_owned(),
+            ),
+        ];
+        if let Some(schema) = schema {
+            vars.push(("ENTRASYNC_DATABASE_SCHEMA", schema.to_owned()));
+        }
+        Self { vars }
+    }
+
+    fn command(&self, dir: &Path) -> Command {
+        let mut command = Command::new(BIN);
+        command.current_dir(dir).env_remove("ENTRASYNC_CONFIG");
+        for (key, value) in &self.vars {
+            command.env(key, value);
+        }
+        command
+    }
+}
+
+/// A running `entrasync serve`, killed when dropped.
+struct Node {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(env: &Env, dir: &Path, workers: bool) -> Node {
+    let mut child = env
+        .command(dir)
+        .arg("serve")
+        .env("ENTRASYNC_LISTEN", "127.0.0.1:0")
+        .env("ENTRASYNC_WORKERS", workers.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start entrasync serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("serve printed its address")
+            .expect("a line");
+        if let Some(rest) = line.strip_prefix("entrasync is listening on ") {
+            break rest.split_whitespace().next().expect("url").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Node { child, url }
+}
+
+fn run(env: &Env, dir: &Path, node: Option<&Node>, args: &[&str]) -> Output {
+    let mut command = env.command(dir);
+    if let Some(node) = node {
+        command.env("ENTRASYNC_SERVER_URL", &node.url);
+    }
+    command.args(args).output().expect("run entrasync")
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+async fn import(node: &Node, records: Vec<Value>) {
+    let client = reqwest::Client::new();
+    for chunk in records.chunks(1000) {
+        let response = client
+            .post(format!("{}/api/v1/import", node.url))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "records": chunk }))
+            .send()
+            .await
+            .expect("import");
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+}
+
+fn users(emulator: &RunningEmulator) -> Vec<Value> {
+    emulator.dump()["users"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn add_provider(env: &Env, dir: &Path, node: &Node, emulator: &RunningEmulator) {
+    ok(run(
+        env,
+        dir,
+        Some(node),
+        &[
+            "provider",
+            "add",
+            "entra",
+            "--tenant-id",
+            emulator.tenant_id(),
+            "--client-id",
+            emulator.client_id(),
+            "--client-secret-from-env",
+        ],
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator");
+    let domain = emulator.verified_domains()[0].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = Env::new("sqlite://entrasync.db", None, &emulator);
+    // An API-only node: the sync happens in the `sync` process alone.
+    let node = serve(&env, dir.path(), false);
+    let mut records = vec![json!({"type": "group", "name": "Staff"})];
+    for n in 0..25 {
+        records.push(json!({"type": "user", "username": format!("u{n}"),
+            "email": format!("u{n}@{domain}")}));
+        records.push(json!({"type": "membership", "group": "Staff", "user": format!("u{n}")}));
+    }
+    import(&node, records).await;
+    add_provider(&env, dir.path(), &node, &emulator);
+    assert!(
+        users(&emulator).is_empty(),
+        "the API-only node synced nothing"
+    );
+
+    let summary: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        None,
+        &["sync", "--provider", "entra", "--output", "json"],
+    )))
+    .expect("a JSON summary");
+    assert_eq!(summary["status"], json!("succeeded"), "{summary}");
+    assert_eq!(summary["counts"]["created"], json!(26), "{summary}");
+    assert_eq!(summary["counts"]["members_added"], json!(25), "{summary}");
+    assert_eq!(users(&emulator).len(), 25);
+
+    let again: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        None,
+        &["sync", "--provider", "entra", "--output", "json"],
+    )))
+    .expect("a JSON summary");
+    assert_eq!(again["counts"]["unchanged"], json!(26), "{again}");
+
+    let missing = run(&env, dir.path(), None, &["sync", "--provider", "nope"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no provider"));
+}
+
+fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_the_work_and_a_killed_node_loses_nothing() {
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator");
+    // Slow enough that the sync is still going when a node is killed.
+    emulator.set_knobs(Knobs {
+        latency_ms: 15,
+        ..Knobs::default()
+    });
+    let domain = emulator.verified_domains()[0].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let schema = format!("es_test_nodes_{}", uuid::Uuid::new_v4().simple());
+    let env = Env::new(&database_url(), Some(&schema), &emulator);
+    let first = serve(&env, dir.path(), true);
+    let second = serve(&env, dir.path(), true);
+    let total = 400;
+    let records: Vec<Value> = (0..total)
+        .map(|n| json!({"type": "user", "username": format!("n{n:03}"), "email": format!("n{n:03}@{domain}")}))
+        .collect();
+    import(&second, records).await;
+    add_provider(&env, dir.path(), &second, &emulator);
+
+    // Kill the first node while the sync is under way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while users(&emulator).len() < total / 4 {
+        assert!(Instant::now() < deadline, "the sync did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(first);
+    let at_kill = users(&emulator).len();
+    assert!(
+        at_kill < total,
+        "killed mid-sync ({at_kill} of {total} were done)"
+    );
+
+    // The survivor takes the dead node's claims over when their lease ends.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while users(&emulator).len() < total {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {total} users reached Entra",
+            users(&emulator).len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut upns: Vec<String> = users(&emulator)
+        .iter()
+        .filter_map(|u| u["userPrincipalName"].as_str().map(str::to_owned))
+        .collect();
+    upns.sort();
+    upns.dedup();
+    assert_eq!(upns.len(), total, "every user exactly once");
+
+    // A direct sync still reaches Entra through the survivor.
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/api/v1/users", second.url))
+        .bearer_auth(TOKEN)
+        .json(&json!({"username": "late", "email": format!("late@{domain}")}))
+        .send()
+        .await
+        .expect("create a user");
+    assert!(response.status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while users(&emulator).len() < total + 1 {
+        assert!(Instant::now() < deadline, "the direct sync did not land");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(second);
+}
