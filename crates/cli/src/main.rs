@@ -40,6 +40,9 @@ struct Cli {
 enum Command {
     /// Run the admin API (creates and prints an admin token on the first start).
     Serve,
+    /// The whole product on this machine, no tenant needed: an emulated tenant, a sample
+    /// directory, a dry-run plan, a full sync, then direct syncs of a few changes.
+    Demo(demo::DemoArgs),
     /// Manage directory users.
     #[command(subcommand)]
     User(users::UserCommand),
@@ -94,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     )?;
     match cli.command {
         Command::Serve => serve::run(&settings).await,
+        Command::Demo(args) => demo::run(args).await,
         Command::User(command) => users::run(&settings, command).await,
         Command::Group(command) => groups::run(&settings, command).await,
         Command::Provider(command) => providers::run(&settings, *command).await,

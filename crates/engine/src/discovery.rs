@@ -165,6 +165,27 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         }
     }
 
+    /// The snapshot's objects matching `key` that no directory object is linked to.
+    pub(crate) async fn unlinked_matches(
+        &self,
+        kind: RemoteKind,
+        key: &str,
+    ) -> Result<Vec<RemoteObject>, SyncError> {
+        let provider = self.provider.id;
+        let mut candidates = Vec::new();
+        for remote in self.links.snapshot_matching(provider, kind, key).await? {
+            if self
+                .links
+                .link_to_remote(provider, kind, &remote.id)
+                .await?
+                .is_none()
+            {
+                candidates.push(remote);
+            }
+        }
+        Ok(candidates)
+    }
+
     /// Links `object` to the one unlinked remote object matching `key`. Already linked objects
     /// keep their link; several candidates are reported, never guessed between.
     async fn try_link(
@@ -178,17 +199,12 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         if self.links.link(provider, kind, object).await?.is_some() {
             return Ok(false);
         }
-        let mut candidates = Vec::new();
-        for remote in self.links.snapshot_matching(provider, kind, &key).await? {
-            if self
-                .links
-                .link_to_remote(provider, kind, &remote.id)
-                .await?
-                .is_none()
-            {
-                candidates.push(remote.id);
-            }
-        }
+        let mut candidates: Vec<RemoteId> = self
+            .unlinked_matches(kind, &key)
+            .await?
+            .into_iter()
+            .map(|remote| remote.id)
+            .collect();
         match candidates.len() {
             0 => Ok(false),
             1 => {

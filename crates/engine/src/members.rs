@@ -58,6 +58,7 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
                 Operation::AddMembers {
                     group: group_remote,
                     members: vec![member],
+                    new_members: Vec::new(),
                 }
             } else {
                 Operation::RemoveMember {
@@ -119,6 +120,8 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         let remote = self.remote_members(&link.remote_id).await?;
         let mut wanted = HashSet::new();
         let mut missing = Vec::new();
+        // Dry run: in-scope members not linked yet, which a real run creates before this step.
+        let mut new_members = Vec::new();
         let mut after = None;
         loop {
             let page = self
@@ -136,6 +139,9 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
                     .link(self.provider.id, RemoteKind::User, user.id.as_uuid())
                     .await?
                 else {
+                    if self.dry_run() {
+                        new_members.push(user.username.as_str().to_owned());
+                    }
                     continue;
                 };
                 if !remote.contains(&user_link.remote_id) {
@@ -157,12 +163,15 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         }
         extra.sort();
         if self.dry_run() {
-            if !missing.is_empty() {
+            if !missing.is_empty() || !new_members.is_empty() {
+                report.added = (missing.len() + new_members.len()) as u64;
                 report.planned.push(Operation::AddMembers {
                     group: link.remote_id.clone(),
                     members: missing,
+                    new_members,
                 });
             }
+            report.removed = extra.len() as u64;
             report
                 .planned
                 .extend(extra.into_iter().map(|member| Operation::RemoveMember {
@@ -194,6 +203,10 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
 
     async fn remote_members(&self, group: &RemoteId) -> Result<HashSet<RemoteId>, SyncError> {
         let mut members = HashSet::new();
+        if group.as_str().is_empty() {
+            // A group a dry run would create: it has no members yet.
+            return Ok(members);
+        }
         let mut next: Option<String> = None;
         loop {
             let page = match self.target.list_members(group, next.as_deref()).await {
@@ -211,5 +224,42 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
                 None => return Ok(members),
             }
         }
+    }
+}
+
+impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
+    /// Reconciles the members of a group in scope, if it is linked. In a dry run, a group the
+    /// run would adopt or create is planned as if it were linked (with no members yet when new).
+    pub async fn reconcile_group_members(
+        &self,
+        group: &Group,
+    ) -> Result<Option<MembersReport>, SyncError> {
+        if !group_in_scope(&self.provider.settings, group) {
+            return Ok(None);
+        }
+        let link = self
+            .links
+            .link(self.provider.id, RemoteKind::Group, group.id.as_uuid())
+            .await?;
+        let link = match link {
+            Some(link) => link,
+            None if self.dry_run() => {
+                let key = Some(group.name.as_str().to_lowercase());
+                let remote_id = match self.planned_adoption(RemoteKind::Group, key).await? {
+                    Some(remote) => remote.id,
+                    None => RemoteId::new(""),
+                };
+                Link {
+                    provider: self.provider.id,
+                    kind: RemoteKind::Group,
+                    object: group.id.as_uuid(),
+                    remote_id,
+                    written: Default::default(),
+                    synced_at: chrono::Utc::now(),
+                }
+            }
+            None => return Ok(None),
+        };
+        self.reconcile_members(group, &link).await.map(Some)
     }
 }

@@ -36,6 +36,17 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             _ => return self.leave(kind, object, link).await,
         };
         let Some(link) = link else {
+            let key = user
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_lowercase());
+            if let Some(remote) = self.planned_adoption(kind, key).await? {
+                let value = serde_json::Value::Object(remote.properties.clone());
+                return match self.user_document(&user, Some(&value)).await? {
+                    Documented::Document(document) => Ok(plan_adoption(kind, remote, &document)),
+                    Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
+                };
+            }
             return match self.user_document(&user, None).await? {
                 Documented::Document(document) => self.create(kind, object, document).await,
                 Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
@@ -68,6 +79,14 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             _ => return self.leave(kind, object, link).await,
         };
         let Some(link) = link else {
+            let key = Some(group.name.as_str().to_lowercase());
+            if let Some(remote) = self.planned_adoption(kind, key).await? {
+                let value = serde_json::Value::Object(remote.properties.clone());
+                return match self.group_document(&group, Some(&value)).await? {
+                    Documented::Document(document) => Ok(plan_adoption(kind, remote, &document)),
+                    Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
+                };
+            }
             return match self.group_document(&group, None).await? {
                 Documented::Document(document) => self.create(kind, object, document).await,
                 Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
@@ -87,6 +106,33 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             Documented::Document(document) => self.update(link, &known, document).await,
             Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
         }
+    }
+
+    /// In a dry run, the remote object discovery would have linked (a real run links it during
+    /// discovery; a dry run links nothing): the one unlinked snapshot object matching `key`.
+    pub(crate) async fn planned_adoption(
+        &self,
+        kind: RemoteKind,
+        key: Option<String>,
+    ) -> Result<Option<RemoteObject>, SyncError> {
+        let (true, true, Some(key)) = (self.dry_run(), self.provider.settings.discovery, key)
+        else {
+            return Ok(None);
+        };
+        if self
+            .links
+            .snapshot_taken_at(self.provider.id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let mut matches = self.unlinked_matches(kind, &key).await?;
+        Ok(if matches.len() == 1 {
+            matches.pop()
+        } else {
+            None
+        })
     }
 
     async fn create(
@@ -198,15 +244,7 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             return Ok(Outcome::Unchanged);
         }
         if self.dry_run() {
-            let baseline = known.as_value(&link);
-            let changes = patch
-                .iter()
-                .map(|(property, after)| FieldChange {
-                    property: property.clone(),
-                    before: baseline.get(property).cloned(),
-                    after: after.clone(),
-                })
-                .collect();
+            let changes = field_changes(&patch, &known.as_value(&link));
             return Ok(Outcome::Planned {
                 operations: vec![Operation::Update {
                     remote_id: link.remote_id,
@@ -328,6 +366,40 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         };
         Ok(self.links.save_link(&link).await?)
     }
+}
+
+/// The plan for an object discovery would adopt: link it, then PATCH what differs.
+fn plan_adoption(kind: RemoteKind, remote: RemoteObject, document: &Properties) -> Outcome {
+    let patch = differences(
+        kind,
+        document,
+        crate::compare::Baseline::Read {
+            remote: &remote.properties,
+            written: &Properties::new(),
+        },
+    );
+    let mut operations = vec![Operation::Adopt {
+        remote_id: remote.id.clone(),
+    }];
+    if !patch.is_empty() {
+        operations.push(Operation::Update {
+            remote_id: remote.id,
+            changes: field_changes(&patch, &Value::Object(remote.properties)),
+        });
+    }
+    Outcome::Planned { operations }
+}
+
+/// Each property of `patch` with what `baseline` holds for it.
+fn field_changes(patch: &Properties, baseline: &Value) -> Vec<FieldChange> {
+    patch
+        .iter()
+        .map(|(property, after)| FieldChange {
+            property: property.clone(),
+            before: baseline.get(property).cloned(),
+            after: after.clone(),
+        })
+        .collect()
 }
 
 /// The unique properties to find an object by after a create said it exists.

@@ -31,10 +31,13 @@ pub enum Operation {
     Disable { remote_id: RemoteId },
     /// Forget the link, touch nothing remotely.
     Unlink { remote_id: RemoteId },
-    /// Add members to a group.
+    /// Add members to a group: linked users by remote id, and (in a plan) users the run
+    /// creates first, by username.
     AddMembers {
         group: RemoteId,
         members: Vec<RemoteId>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        new_members: Vec<String>,
     },
     /// Remove a member from a group.
     RemoveMember { group: RemoteId, member: RemoteId },

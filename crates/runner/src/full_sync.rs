@@ -67,6 +67,12 @@ impl Runner {
         let provider_id = item.provider_id;
         let trigger = item.trigger.unwrap_or(Trigger::Manual);
         let provider = self.store.get_provider(provider_id).await?;
+        if provider.settings.dry_run {
+            // A provider in dry-run mode plans instead: its full syncs are plans.
+            let run = self.plan(provider_id, trigger, observer).await?;
+            self.store.complete_work(item).await?;
+            return Ok(run);
+        }
         let run = self
             .store
             .start_run(provider_id, trigger, provider.settings.dry_run)

@@ -4,6 +4,7 @@
 //! compare-and-swap, and a dead node's rows are taken over when their lease ends.
 
 mod full_sync;
+mod plan;
 mod runtime;
 mod schedule;
 mod work;

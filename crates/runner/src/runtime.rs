@@ -10,17 +10,20 @@ use engine::ProviderMappings;
 use entra::EntraTarget;
 use mapping::{Mapper, Mapping, ProviderContext};
 use model::{Cloud, MappingId, Provider, ProviderId};
-use msgraph::{ClientConfig, Credential, Endpoints, GraphClient};
+use msgraph::{ClientConfig, Credential, Endpoints, GraphClient, PacingConfig};
 use secrecy::ExposeSecret;
 use store::{ProviderCredential, SecretKey, Store};
 
 use crate::RunnerError;
 
 /// Where Graph and its login live, when not at the provider's cloud: the emulator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GraphOverride {
     pub login_url: String,
     pub graph_url: String,
+    /// How much faster than real time the emulator's throttling clock runs: pacing speeds up
+    /// by as much (1 for a real deployment's limits).
+    pub time_scale: f64,
 }
 
 /// One provider, compiled and connected.
@@ -160,12 +163,17 @@ impl Runtimes {
             } => Credential::certificate(private_key_pem.expose_secret(), &certificate_pem)
                 .map_err(|err| RunnerError::Config(format!("the provider's certificate: {err}")))?,
         };
+        let scale = self
+            .graph
+            .as_ref()
+            .map_or(1.0, |graph| graph.time_scale.max(1.0));
         let config = ClientConfig::new(
             endpoints,
             provider.settings.tenant_id.clone(),
             provider.settings.client_id.clone(),
             credential,
-        );
+        )
+        .with_pacing(PacingConfig::default().scaled(scale));
         GraphClient::new(config).map_err(|err| RunnerError::Config(err.to_string()))
     }
 }

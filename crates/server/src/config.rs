@@ -52,6 +52,9 @@ pub struct Config {
     /// The login root for every provider, instead of its cloud's (the emulator:
     /// `http://127.0.0.1:8490`).
     pub login_url: Option<String>,
+    /// With `graph_url`: how much faster than real time the emulator's throttling clock runs
+    /// (its `--time-scale`), so that pacing keeps up.
+    pub graph_time_scale: f64,
     /// Whether `serve` runs the sync workers and schedules (an API-only node says false).
     pub workers: bool,
     /// How long a node's claim on a piece of sync work holds: when a node dies, another takes
@@ -84,6 +87,7 @@ impl Default for Config {
             token: None,
             graph_url: None,
             login_url: None,
+            graph_time_scale: 1.0,
             workers: true,
             work_lease_seconds: 60,
         }
@@ -93,7 +97,8 @@ impl Default for Config {
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
+    "graph_time_scale",
     "work_lease_seconds",
     "graph_url",
     "login_url",
@@ -172,6 +177,7 @@ impl Config {
             (Some(graph_url), Some(login_url)) => Ok(Some(runner::GraphOverride {
                 graph_url: graph_url.clone(),
                 login_url: login_url.clone(),
+                time_scale: self.graph_time_scale,
             })),
             _ => Err(ConfigError {
                 problems: vec![

@@ -37,6 +37,8 @@ pub struct AppState {
     pub mapper: Arc<mapping::Mapper>,
     /// Seals and opens provider credentials.
     pub secret_key: Arc<store::SecretKey>,
+    /// This node's sync runner (none on an API-only node): dry runs are made with it.
+    pub runner: Option<Arc<runner::Runner>>,
 }
 
 impl AppState {
@@ -45,7 +47,15 @@ impl AppState {
             store,
             mapper: Arc::new(mapping::Mapper::new()),
             secret_key: Arc::new(secret_key),
+            runner: None,
         }
+    }
+
+    /// This node also runs a sync runner.
+    #[must_use]
+    pub fn with_runner(mut self, runner: Arc<runner::Runner>) -> Self {
+        self.runner = Some(runner);
+        self
     }
 }
 

@@ -529,6 +529,10 @@ async fn the_openapi_document_matches_the_routes() {
             "GET /api/v1/mappings/{mapping}",
             "GET /api/v1/providers",
             "GET /api/v1/providers/{provider}",
+            "GET /api/v1/providers/{provider}/runs",
+            "GET /api/v1/providers/{provider}/status",
+            "GET /api/v1/runs/{run}",
+            "GET /api/v1/runs/{run}/plan",
             "GET /api/v1/users",
             "GET /api/v1/users/{user}",
             "GET /api/v1/users/{user}/groups",
@@ -543,6 +547,8 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /api/v1/mapping-test",
             "POST /api/v1/mappings",
             "POST /api/v1/providers",
+            "POST /api/v1/providers/{provider}/plan",
+            "POST /api/v1/providers/{provider}/sync",
             "POST /api/v1/users",
         ]
     );

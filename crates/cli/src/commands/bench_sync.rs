@@ -86,6 +86,7 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
         Some(GraphOverride {
             login_url: emulator.url.clone(),
             graph_url: format!("{}/v1.0", emulator.url),
+            time_scale: args.time_scale,
         }),
         RunnerOptions::default(),
         "bench",

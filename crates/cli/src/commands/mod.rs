@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_sync;
+pub mod demo;
 pub mod emulator;
 pub mod groups;
 pub mod import;

@@ -55,8 +55,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     tracing::info!(%address, %database, "serving the admin API");
 
     let graph = config.graph_override()?;
-    let state = AppState::new(store.clone(), secret_key);
-    let workers = config.workers.then(|| {
+    let mut state = AppState::new(store.clone(), secret_key);
+    let mut workers = None;
+    if config.workers {
         let runner = Arc::new(Runner::new(
             store.clone(),
             state.secret_key.clone(),
@@ -64,9 +65,10 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             config.runner_options(),
             node_name(),
         ));
+        state = state.with_runner(runner.clone());
         tracing::info!("sync workers and schedules started");
-        tokio::spawn(runner.run(std::future::pending()))
-    });
+        workers = Some(tokio::spawn(runner.run(std::future::pending())));
+    }
     let router = app(state, config.max_body_bytes);
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())

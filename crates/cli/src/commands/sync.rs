@@ -22,6 +22,9 @@ pub struct SyncArgs {
     /// The provider to sync (name or id).
     #[arg(long, value_name = "NAME")]
     provider: String,
+    /// Plan only: list what the sync would do, write nothing to Entra, link nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode> {
@@ -57,6 +60,12 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
         config.runner_options(),
         node_name(),
     );
+    if args.dry_run {
+        let progress = SyncProgress::new();
+        let run = runner.plan(provider.id, Trigger::Manual, &progress).await?;
+        progress.bar.finish_and_clear();
+        return finish(settings, &store, &provider.name, run).await;
+    }
     // Asking for a sync by hand is the administrator's "try again": it clears a stopped state.
     store.set_provider_health(provider.id, None).await?;
     store
@@ -75,8 +84,19 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
     };
     let run = runner.run_full_sync(&item, &progress).await?;
     progress.bar.finish_and_clear();
+    finish(settings, &store, &provider.name, run).await
+}
+
+/// Prints the run's summary and turns its status into the exit code.
+async fn finish(
+    settings: &Settings,
+    store: &Store,
+    provider: &str,
+    run: model::Run,
+) -> anyhow::Result<ExitCode> {
     let summary = json!({
-        "provider": provider.name,
+        "provider": provider,
+        "dry_run": run.dry_run,
         "run": run.id,
         "status": run.status,
         "seconds": run.finished_at.map(|end| (end - run.started_at).num_milliseconds() as f64 / 1000.0),
@@ -111,12 +131,12 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
 }
 
 /// A progress bar on standard error (drawn only on a terminal).
-struct SyncProgress {
-    bar: ProgressBar,
+pub(crate) struct SyncProgress {
+    pub(crate) bar: ProgressBar,
 }
 
 impl SyncProgress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} ({eta} left)")
@@ -127,7 +147,7 @@ impl SyncProgress {
         Self { bar }
     }
 
-    fn message(&self, message: &str) {
+    pub(crate) fn message(&self, message: &str) {
         self.bar.set_message(message.to_owned());
     }
 }
@@ -141,7 +161,9 @@ impl Observer for SyncProgress {
 
     fn objects(&self, done: u64, total: u64) {
         self.bar.set_message("users and groups");
-        self.bar.set_length(total);
+        if total > 0 {
+            self.bar.set_length(total);
+        }
         self.bar.set_position(done);
     }
 

@@ -20,6 +20,7 @@ pub struct Harness {
     pub runner: Runner,
     pub provider: Provider,
     pub domain: String,
+    pub key: Arc<SecretKey>,
     _dir: tempfile::TempDir,
 }
 
@@ -126,14 +127,14 @@ impl Setup {
 
     /// Creates the provider (which queues its first full sync) and its runner.
     pub async fn provider(self, settings: ProviderSettings) -> Harness {
+        let secret = self.emulator.client_secret().expect("secret").to_owned();
+        self.provider_with_secret(settings, secret).await
+    }
+
+    /// The same, with this client secret.
+    pub async fn provider_with_secret(self, settings: ProviderSettings, secret: String) -> Harness {
         let (key, _) = SecretKey::generate().expect("key");
-        let credential = ProviderCredential::ClientSecret(
-            self.emulator
-                .client_secret()
-                .expect("secret")
-                .to_owned()
-                .into(),
-        );
+        let credential = ProviderCredential::ClientSecret(secret.into());
         let provider = self
             .store
             .create_provider("entra", settings, &credential, &key, ProviderId::new())
@@ -142,14 +143,16 @@ impl Setup {
         let graph = GraphOverride {
             login_url: self.emulator.login_url().to_owned(),
             graph_url: self.emulator.base_url().to_owned(),
+            time_scale: 1000.0,
         };
         let options = RunnerOptions {
             idle_poll: Duration::from_millis(10),
             ..RunnerOptions::default()
         };
+        let key = Arc::new(key);
         let runner = Runner::new(
             self.store.clone(),
-            Arc::new(key),
+            key.clone(),
             Some(graph),
             options,
             "test-node",
@@ -158,6 +161,7 @@ impl Setup {
             emulator: self.emulator,
             store: self.store,
             runner,
+            key,
             provider,
             domain: self.domain,
             _dir: self.dir,
@@ -166,6 +170,32 @@ impl Setup {
 }
 
 impl Harness {
+    /// Another runner on the same store and emulator (a second worker, or a restarted one).
+    pub fn another_runner(&self, name: &str) -> Runner {
+        Runner::new(
+            self.store.clone(),
+            self.key.clone(),
+            Some(GraphOverride {
+                login_url: self.emulator.login_url().to_owned(),
+                graph_url: self.emulator.base_url().to_owned(),
+                time_scale: 1000.0,
+            }),
+            RunnerOptions {
+                idle_poll: Duration::from_millis(10),
+                ..RunnerOptions::default()
+            },
+            name,
+        )
+    }
+
+    /// Creates a user with an email in the tenant's domain (directly in the store).
+    pub async fn user_in_directory(&self, username: &str) -> User {
+        let mut new = model::NewUser::new(model::Username::parse(username).expect("username"));
+        new.email =
+            Some(model::Email::parse(format!("{username}@{}", self.domain)).expect("email"));
+        self.store.create_user(new).await.expect("create user")
+    }
+
     /// Runs the queued full sync (there must be one).
     pub async fn full_sync(&self) -> Run {
         self.runner

@@ -7,6 +7,7 @@ mod keys;
 mod mappings;
 mod members;
 mod providers;
+mod runs;
 mod users;
 
 use utoipa::{
@@ -34,6 +35,7 @@ pub use keys::ListQuery;
         (name = "users", description = "Directory users"),
         (name = "groups", description = "Directory groups and their members"),
         (name = "import", description = "Bulk import"),
+        (name = "sync", description = "Full syncs, dry runs, runs and their plans"),
         (name = "providers", description = "Entra ID providers (credentials are write-only)"),
         (name = "mappings", description = "Property mappings: expressions from directory objects to Graph properties"),
     )
@@ -132,6 +134,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
             providers::update_provider,
             providers::delete_provider
         ))
+        .routes(routes!(runs::request_sync))
+        .routes(routes!(runs::request_plan))
+        .routes(routes!(runs::provider_status))
+        .routes(routes!(runs::list_runs))
+        .routes(routes!(runs::get_run))
+        .routes(routes!(runs::get_plan))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,

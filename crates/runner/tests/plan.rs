@@ -1,0 +1,141 @@
+//! Dry runs: the plan lists exactly what a real run then does, and writes nothing.
+
+mod common;
+
+use common::{Harness, Setup};
+use engine::RemoteKind;
+use model::{RunStatus, Trigger};
+use serde_json::json;
+
+#[tokio::test]
+async fn the_plan_lists_exactly_what_the_real_run_then_does() {
+    let setup = Setup::new().await;
+    let domain = setup.domain.clone();
+    // Ann exists in Entra already (with another display name): adopted and updated.
+    setup
+        .emulator
+        .seed(json!({"users": [{"userPrincipalName": format!("ann@{domain}"), "displayName": "Old"}]}))
+        .expect("seed");
+    let ann = setup.user("ann").await;
+    let bob = setup.user("bob").await;
+    let carl = setup.user("carl").await;
+    setup.group("Team", &[&ann, &bob]).await;
+    setup.group("Solo", &[&carl]).await;
+    let settings = setup.settings().await;
+    let h = setup.provider(settings).await;
+    let writes = h.writes();
+
+    let plan = h
+        .runner
+        .plan(h.provider.id, Trigger::Manual, &runner::Quiet)
+        .await
+        .expect("plan");
+    assert_eq!(plan.status, RunStatus::Succeeded, "{plan:?}");
+    assert!(plan.dry_run);
+    assert_eq!(h.writes(), writes, "a dry run writes nothing remotely");
+    let link = engine::Links::link(&h.store, h.provider.id, RemoteKind::User, ann.id.as_uuid())
+        .await
+        .expect("read link");
+    assert!(link.is_none(), "and links nothing");
+    let items = h
+        .store
+        .plan_items(plan.id, 0, 1000)
+        .await
+        .expect("plan items");
+    let created: Vec<String> = items
+        .iter()
+        .filter(|item| item.operations[0]["operation"] == json!("create"))
+        .map(|item| item.object_name.clone())
+        .collect();
+    assert_eq!(created, ["bob", "carl", "Team", "Solo"]);
+    let ann_item = items
+        .iter()
+        .find(|item| item.object_name == "ann")
+        .expect("ann is planned");
+    assert_eq!(ann_item.operations[0]["operation"], json!("adopt"));
+    assert_eq!(ann_item.operations[1]["operation"], json!("update"));
+    let changes = ann_item.operations[1]["changes"]
+        .as_array()
+        .expect("changes");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["property"] == json!("displayName") && c["before"] == json!("Old")),
+        "{changes:?}"
+    );
+    assert!(
+        items.iter().all(|item| !item
+            .operations
+            .to_string()
+            .contains("passwordProfile\":{\"password\":\"")
+            || item.operations.to_string().contains("(random, not shown)")),
+        "no password in a plan"
+    );
+
+    let real = h.full_sync().await;
+    assert_eq!(real.status, RunStatus::Succeeded);
+    let count = |run: &model::Run, key: &str| Harness::count(run, key);
+    assert_eq!(count(&plan, "created"), count(&real, "created"));
+    assert_eq!(
+        count(&plan, "adopted"),
+        count(&real, "discovered_users") + count(&real, "discovered_groups")
+    );
+    assert_eq!(
+        count(&plan, "updated"),
+        count(&real, "updated"),
+        "{:?} vs {:?}",
+        plan.counts,
+        real.counts
+    );
+    assert_eq!(count(&plan, "members_added"), count(&real, "members_added"));
+    assert_eq!(count(&plan, "members_added"), 3);
+
+    // After the real run, a plan of an unchanged directory is empty.
+    let again = h
+        .runner
+        .plan(h.provider.id, Trigger::Manual, &runner::Quiet)
+        .await
+        .expect("plan");
+    assert!(
+        h.store
+            .plan_items(again.id, 0, 10)
+            .await
+            .expect("items")
+            .is_empty()
+    );
+    assert_eq!(count(&again, "unchanged"), 5, "{:?}", again.counts);
+}
+
+#[tokio::test]
+async fn a_provider_in_dry_run_mode_plans_instead_of_syncing() {
+    let setup = Setup::new().await;
+    setup.user("ann").await;
+    let mut settings = setup.settings().await;
+    settings.dry_run = true;
+    let h = setup.provider(settings).await;
+    let run = h.full_sync().await;
+    assert!(run.dry_run);
+    assert_eq!(Harness::count(&run, "created"), 1);
+    assert!(h.remote_users().is_empty());
+    let ann = h
+        .store
+        .find_user_by_username("ann")
+        .await
+        .expect("read")
+        .expect("ann");
+    h.store
+        .update_user(
+            ann.id,
+            model::UserPatch {
+                name: Some("Ann Again".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("edit");
+    h.drain().await;
+    assert!(
+        h.remote_users().is_empty(),
+        "direct syncs are planned too, not sent"
+    );
+}

@@ -1,0 +1,239 @@
+//! A provider's sync over the API: ask for a full sync or a dry run, see where the provider
+//! stands, and read its runs, their failures and their plans.
+
+use axum::{Json, extract::State, http::StatusCode};
+use chrono::{DateTime, Utc};
+use model::{Run, RunId, Trigger};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::keys::{ListQuery, next_after, page};
+use super::providers::resolve_provider;
+use crate::{
+    AppState,
+    error::{ApiError, ErrorBody},
+    extract::{ApiPath, ApiQuery},
+};
+
+/// Where a provider stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderStatus {
+    pub provider: String,
+    /// `healthy`, `stopped` (a mapping or authorisation error: see `reason`) or `paused`.
+    pub health: String,
+    pub reason: Option<String>,
+    pub last_run: Option<Run>,
+    /// When the schedule next runs a full sync (none when paused).
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// Objects and memberships waiting to be synced.
+    pub queued: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunPage {
+    pub items: Vec<Run>,
+    pub next_after: Option<Uuid>,
+}
+
+/// An object a run could not sync, with the remote's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunFailure {
+    /// `user` or `group`.
+    pub kind: String,
+    pub object_id: Uuid,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    /// Graph's request id, to quote to Microsoft support.
+    pub request_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: Run,
+    /// Up to 1,000 objects that failed.
+    pub failures: Vec<RunFailure>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PlanQuery {
+    /// Return items after this position.
+    pub after: Option<i64>,
+    /// At most this many items (1 to 1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// One directory object's part of a plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanEntry {
+    pub seq: i64,
+    /// `user`, `group` or `members`.
+    pub object_kind: String,
+    pub object_id: Uuid,
+    pub object_name: String,
+    #[schema(value_type = Vec<Object>)]
+    pub operations: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanPage {
+    pub items: Vec<PlanEntry>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// Queue a full sync of the provider now (a manual run: it also clears a stopped state).
+#[utoipa::path(post, path = "/providers/{provider}/sync", tag = "sync",
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 202, description = "Queued"), (status = 404, body = ErrorBody)))]
+pub async fn request_sync(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let provider = resolve_provider(&state.store, &key).await?;
+    state.store.set_provider_health(provider.id, None).await?;
+    state
+        .store
+        .request_full_sync(provider.id, Trigger::Manual)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Make the provider's dry-run plan (nothing is written to Entra). Answers with the run at
+/// once; read it back until its status is no longer `running`, then read its plan.
+#[utoipa::path(post, path = "/providers/{provider}/plan", tag = "sync",
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 202, body = Run), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn request_plan(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let provider = resolve_provider(&state.store, &key).await?;
+    let Some(runner) = state.runner.clone() else {
+        return Err(ApiError::unavailable(
+            "this node runs no sync workers (workers = false): ask another node",
+        ));
+    };
+    let run = state
+        .store
+        .start_run(provider.id, Trigger::Manual, true)
+        .await?;
+    let started = run.clone();
+    tokio::spawn(async move {
+        if let Err(error) = runner.plan_run(started, &runner::Quiet).await {
+            tracing::warn!(%error, "the dry run failed");
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Where the provider stands: health, last run, next scheduled run, queued work.
+#[utoipa::path(get, path = "/providers/{provider}/status", tag = "sync",
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 200, body = ProviderStatus), (status = 404, body = ErrorBody)))]
+pub async fn provider_status(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<Json<ProviderStatus>, ApiError> {
+    let store = &state.store;
+    let provider = resolve_provider(store, &key).await?;
+    let sync = store.provider_state(provider.id).await?;
+    let last_run = store
+        .list_runs(provider.id, store::Page::first(1))
+        .await?
+        .into_iter()
+        .next();
+    let health = match (&sync.health_reason, provider.settings.enabled) {
+        (Some(_), _) => "stopped",
+        (None, false) => "paused",
+        (None, true) => "healthy",
+    };
+    Ok(Json(ProviderStatus {
+        provider: provider.name,
+        health: health.to_owned(),
+        reason: sync.health_reason,
+        last_run,
+        next_run_at: sync.next_run_at,
+        queued: store.queued_work(provider.id).await?,
+    }))
+}
+
+/// The provider's runs, newest first.
+#[utoipa::path(get, path = "/providers/{provider}/runs", tag = "sync", params(
+    ("provider" = String, Path, description = "The provider's id or name"), ListQuery),
+    responses((status = 200, body = RunPage), (status = 404, body = ErrorBody)))]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<RunPage>, ApiError> {
+    let provider = resolve_provider(&state.store, &key).await?;
+    let page = page(query.after, query.limit)?;
+    let items = state.store.list_runs(provider.id, page).await?;
+    let next_after = next_after(&items, page, |run| run.id.as_uuid());
+    Ok(Json(RunPage { items, next_after }))
+}
+
+/// One run, with the objects that failed.
+#[utoipa::path(get, path = "/runs/{run}", tag = "sync",
+    params(("run" = Uuid, Path, description = "The run's id")),
+    responses((status = 200, body = RunDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_run(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<RunDetail>, ApiError> {
+    let run = state.store.get_run(RunId::from_uuid(id)).await?;
+    let failures = state
+        .store
+        .run_failures(run.id, 1000)
+        .await?
+        .into_iter()
+        .map(|state| RunFailure {
+            kind: state.kind.as_str().to_owned(),
+            object_id: state.object_id,
+            error_code: state.error_code,
+            error_message: state.error_message,
+            request_id: state.request_id,
+            at: state.last_attempt_at,
+        })
+        .collect();
+    Ok(Json(RunDetail { run, failures }))
+}
+
+/// A dry run's plan, a page at a time.
+#[utoipa::path(get, path = "/runs/{run}/plan", tag = "sync",
+    params(("run" = Uuid, Path, description = "The run's id"), PlanQuery),
+    responses((status = 200, body = PlanPage), (status = 404, body = ErrorBody)))]
+pub async fn get_plan(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<PlanQuery>,
+) -> Result<Json<PlanPage>, ApiError> {
+    let run = state.store.get_run(RunId::from_uuid(id)).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit", "limit must be 1 to 1000"));
+    }
+    let items = state
+        .store
+        .plan_items(run.id, query.after.unwrap_or(0), limit)
+        .await?;
+    let next_after = (items.len() == limit as usize)
+        .then(|| items.last().map(|item| item.seq))
+        .flatten();
+    let items = items
+        .into_iter()
+        .map(|item| PlanEntry {
+            seq: item.seq,
+            object_kind: item.object_kind,
+            object_id: item.object_id,
+            object_name: item.object_name,
+            operations: item.operations,
+        })
+        .collect();
+    Ok(Json(PlanPage { items, next_after }))
+}
