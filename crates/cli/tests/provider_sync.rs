@@ -193,6 +193,75 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
     .expect("a JSON summary");
     assert_eq!(again["counts"]["unchanged"], json!(26), "{again}");
 
+    // A dry run after a change: the plan names the change, and nothing is sent.
+    ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["user", "update", "u3", "--name", "Renamed"],
+    ));
+    let writes = emulator.counters().writes;
+    let plan: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        None,
+        &[
+            "sync",
+            "--provider",
+            "entra",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    )))
+    .expect("a JSON summary");
+    assert_eq!(plan["dry_run"], json!(true), "{plan}");
+    assert_eq!(plan["counts"]["updated"], json!(1), "{plan}");
+    assert_eq!(
+        emulator.counters().writes,
+        writes,
+        "a dry run sends no write"
+    );
+    let exported: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &[
+            "provider",
+            "run",
+            plan["run"].as_str().expect("run id"),
+            "--plan",
+            "--output",
+            "json",
+        ],
+    )))
+    .expect("the exported plan");
+    let items = exported["plan"].as_array().expect("plan items");
+    assert_eq!(items.len(), 1, "{exported}");
+    assert_eq!(items[0]["object_name"], json!("u3"));
+    assert_eq!(
+        items[0]["operations"][0]["changes"][0]["after"],
+        json!("Renamed")
+    );
+
+    let runs: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["provider", "runs", "entra", "--output", "json"],
+    )))
+    .expect("runs");
+    assert_eq!(runs.as_array().map(Vec::len), Some(3), "{runs}");
+    let status: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["provider", "status", "entra", "--output", "json"],
+    )))
+    .expect("status");
+    assert_eq!(status["health"], json!("healthy"), "{status}");
+    assert_eq!(status["last_run"]["id"], plan["run"], "{status}");
+
     let missing = run(&env, dir.path(), None, &["sync", "--provider", "nope"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no provider"));

@@ -46,6 +46,23 @@ pub enum ProviderCommand {
     },
     /// Delete a provider (nothing changes in Entra).
     Delete { provider: String },
+    /// Where a provider stands: health, last run, next scheduled run, queued work.
+    Status { provider: String },
+    /// Queue a full sync on the server now (it also clears a stopped state).
+    Sync { provider: String },
+    /// The provider's runs, newest first.
+    Runs {
+        provider: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// One run: its counts and the objects that failed (with `--plan`, a dry run's plan; with
+    /// `--output json`, all of it, to export).
+    Run {
+        run: String,
+        #[arg(long)]
+        plan: bool,
+    },
 }
 
 #[derive(Args)]
@@ -249,6 +266,90 @@ pub async fn run(settings: &Settings, command: ProviderCommand) -> anyhow::Resul
             let items = page["items"].as_array().cloned().unwrap_or_default();
             print_list(settings.output, &items, &PROVIDER_COLUMNS);
         }
+        ProviderCommand::Status { provider } => {
+            let status: Value = client
+                .get(&format!("/api/v1/providers/{}/status", segment(&provider)))
+                .await?;
+            print_object(settings.output, &status);
+        }
+        ProviderCommand::Sync { provider } => {
+            let _: Value = client
+                .post(
+                    &format!("/api/v1/providers/{}/sync", segment(&provider)),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            println!(
+                "full sync of {provider} queued; `entrasync provider status {provider}` shows it"
+            );
+        }
+        ProviderCommand::Runs { provider, limit } => {
+            let page: Value = client
+                .get(&format!(
+                    "/api/v1/providers/{}/runs?limit={limit}",
+                    segment(&provider)
+                ))
+                .await?;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            print_list(
+                settings.output,
+                &items,
+                &[
+                    "id",
+                    "trigger",
+                    "dry_run",
+                    "status",
+                    "started_at",
+                    "finished_at",
+                    "error",
+                ],
+            );
+        }
+        ProviderCommand::Run { run, plan } => {
+            let detail: Value = client
+                .get(&format!("/api/v1/runs/{}", segment(&run)))
+                .await?;
+            if !plan {
+                print_object(settings.output, &detail);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut items = Vec::new();
+            let mut after = 0;
+            loop {
+                let page: Value = client
+                    .get(&format!(
+                        "/api/v1/runs/{}/plan?limit=1000&after={after}",
+                        segment(&run)
+                    ))
+                    .await?;
+                items.extend(page["items"].as_array().cloned().unwrap_or_default());
+                match page["next_after"].as_i64() {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+            match settings.output {
+                crate::output::OutputFormat::Json => {
+                    crate::output::print_json(&serde_json::json!({"run": detail, "plan": items}));
+                }
+                crate::output::OutputFormat::Table => {
+                    let rows: Vec<Value> = items
+                        .iter()
+                        .map(|item| {
+                            let operations: Vec<String> = item["operations"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(describe_operation)
+                                .collect();
+                            serde_json::json!({"object": item["object_kind"], "name": item["object_name"],
+                                "operations": operations.join("; ")})
+                        })
+                        .collect();
+                    print_list(settings.output, &rows, &["object", "name", "operations"]);
+                }
+            }
+        }
         ProviderCommand::Show { provider } => {
             let provider: Value = client
                 .get(&format!("/api/v1/providers/{}", segment(&provider)))
@@ -278,4 +379,30 @@ pub async fn run(settings: &Settings, command: ProviderCommand) -> anyhow::Resul
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One plan operation in a line: `create`, `update displayName, accountEnabled`, `add 3 members`.
+fn describe_operation(operation: &Value) -> String {
+    let kind = operation["operation"].as_str().unwrap_or("?");
+    match kind {
+        "update" => {
+            let fields: Vec<&str> = operation["changes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|change| change["property"].as_str())
+                .collect();
+            format!("update {}", fields.join(", "))
+        }
+        "add_members" => {
+            let count = operation["members"].as_array().map_or(0, Vec::len)
+                + operation["new_members"].as_array().map_or(0, Vec::len);
+            format!("add {count} members")
+        }
+        "remove_member" => format!(
+            "remove member {}",
+            operation["member"].as_str().unwrap_or("")
+        ),
+        other => other.replace('_', " "),
+    }
 }
