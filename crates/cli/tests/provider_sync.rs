@@ -262,6 +262,25 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
     assert_eq!(status["health"], json!("healthy"), "{status}");
     assert_eq!(status["last_run"]["id"], plan["run"], "{status}");
 
+    // Every object's outcome is visible: its link, its last sync, its last error.
+    let state: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/providers/entra/objects/users/u4",
+            node.url
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("object state")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(state["status"], json!("synced"), "{state}");
+    assert!(
+        state["remote_id"].is_string() && state["last_synced_at"].is_string(),
+        "{state}"
+    );
+
     let missing = run(&env, dir.path(), None, &["sync", "--provider", "nope"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no provider"));

@@ -529,6 +529,7 @@ async fn the_openapi_document_matches_the_routes() {
             "GET /api/v1/mappings/{mapping}",
             "GET /api/v1/providers",
             "GET /api/v1/providers/{provider}",
+            "GET /api/v1/providers/{provider}/objects/{kind}/{object}",
             "GET /api/v1/providers/{provider}/runs",
             "GET /api/v1/providers/{provider}/status",
             "GET /api/v1/runs/{run}",

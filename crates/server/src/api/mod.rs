@@ -140,6 +140,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::get_plan))
+        .routes(routes!(runs::object_state))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,

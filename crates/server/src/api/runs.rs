@@ -237,3 +237,75 @@ pub async fn get_plan(
         .collect();
     Ok(Json(PlanPage { items, next_after }))
 }
+
+/// How one directory object fares with a provider.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectSyncState {
+    /// `user` or `group`.
+    pub kind: String,
+    pub object_id: Uuid,
+    /// The remote object it is linked to, if any.
+    pub remote_id: Option<String>,
+    /// `synced`, `failed`, `skipped`, or `never` (not reconciled yet).
+    pub status: String,
+    /// What the last reconcile did (`created`, `updated`, `unchanged`, `failed`…).
+    pub outcome: Option<String>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// How a user or group fares with the provider: its link, last sync and last error.
+#[utoipa::path(get, path = "/providers/{provider}/objects/{kind}/{object}", tag = "sync",
+    params(
+        ("provider" = String, Path, description = "The provider's id or name"),
+        ("kind" = String, Path, description = "`users` or `groups`"),
+        ("object" = String, Path, description = "The user's id or username, or the group's id or name")),
+    responses((status = 200, body = ObjectSyncState), (status = 404, body = ErrorBody)))]
+pub async fn object_state(
+    State(state): State<AppState>,
+    ApiPath((key, kind, object)): ApiPath<(String, String, String)>,
+) -> Result<Json<ObjectSyncState>, ApiError> {
+    let store = &state.store;
+    let provider = resolve_provider(store, &key).await?;
+    let (kind, object_id) = match kind.as_str() {
+        "users" => (
+            engine::RemoteKind::User,
+            super::keys::resolve_user(store, &object)
+                .await?
+                .id
+                .as_uuid(),
+        ),
+        "groups" => (
+            engine::RemoteKind::Group,
+            super::keys::resolve_group(store, &object)
+                .await?
+                .id
+                .as_uuid(),
+        ),
+        _ => return Err(ApiError::validation("kind", "kind must be users or groups")),
+    };
+    let link = engine::Links::link(store, provider.id, kind, object_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "reading a link");
+            ApiError::internal()
+        })?;
+    let recorded = store.object_state(provider.id, kind, object_id).await?;
+    Ok(Json(ObjectSyncState {
+        kind: kind.as_str().to_owned(),
+        object_id,
+        remote_id: link.map(|link| link.remote_id.as_str().to_owned()),
+        status: recorded
+            .as_ref()
+            .map_or_else(|| "never".to_owned(), |r| r.status.as_str().to_owned()),
+        outcome: recorded.as_ref().map(|r| r.outcome.clone()),
+        last_attempt_at: recorded.as_ref().map(|r| r.last_attempt_at),
+        last_synced_at: recorded.as_ref().and_then(|r| r.last_synced_at),
+        error_code: recorded.as_ref().and_then(|r| r.error_code.clone()),
+        error_message: recorded.as_ref().and_then(|r| r.error_message.clone()),
+        request_id: recorded.and_then(|r| r.request_id),
+    }))
+}
