@@ -315,13 +315,24 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             },
         };
         let remote_id = link.remote_id.clone();
+        let operation = match action {
+            Leave::Delete => Operation::Delete {
+                remote_id: remote_id.clone(),
+            },
+            Leave::Disable => Operation::Disable {
+                remote_id: remote_id.clone(),
+            },
+            Leave::Unlink => Operation::Unlink {
+                remote_id: remote_id.clone(),
+            },
+        };
         if self.dry_run() {
-            let operation = match action {
-                Leave::Delete => Operation::Delete { remote_id },
-                Leave::Disable => Operation::Disable { remote_id },
-                Leave::Unlink => Operation::Unlink { remote_id },
-            };
             return Ok(Outcome::Planned {
+                operations: vec![operation],
+            });
+        }
+        if self.hold_deletes && action != Leave::Unlink {
+            return Ok(Outcome::Held {
                 operations: vec![operation],
             });
         }

@@ -100,6 +100,10 @@ pub enum Outcome {
     Planned {
         operations: Vec<Operation>,
     },
+    /// A delete or disable held by accidental-delete protection, waiting for approval.
+    Held {
+        operations: Vec<Operation>,
+    },
 }
 
 impl Outcome {
@@ -119,6 +123,7 @@ impl Outcome {
             Outcome::Rejected { .. } => "failed",
             Outcome::MembersChanged { .. } => "members_changed",
             Outcome::Planned { .. } => "planned",
+            Outcome::Held { .. } => "held",
         }
     }
 

@@ -27,6 +27,9 @@ pub struct ProviderSync<'a, D, L, T> {
     pub directory: &'a D,
     pub links: &'a L,
     pub target: &'a T,
+    /// Accidental-delete protection is holding this provider's deletes and disables: they are
+    /// reported as held, not done, until an administrator decides.
+    pub hold_deletes: bool,
 }
 
 /// A document, or why there is none.

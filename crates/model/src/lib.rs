@@ -60,8 +60,8 @@ pub use property_mapping::{
     check_plain_name,
 };
 pub use provider::{
-    Cloud, CredentialKind, GroupDeleteAction, GroupScope, Provider, ProviderSettings, Schedule,
-    UserDeleteAction, UserScope,
+    Cloud, CredentialKind, DEFAULT_DELETE_THRESHOLD, GroupDeleteAction, GroupScope, Provider,
+    ProviderSettings, Schedule, UserDeleteAction, UserScope,
 };
 pub use run::{Run, RunStatus, Trigger};
 pub use user::{NewUser, User, UserKind, UserPatch};

@@ -173,6 +173,10 @@ pub struct ProviderSettings {
     /// members added in Entra by hand are not ours to remove).
     #[serde(default)]
     pub remove_unmanaged_members: bool,
+    /// Accidental-delete protection: a full sync that would delete or disable more objects than
+    /// this does none of it and waits for an administrator's approval (0: no limit).
+    #[serde(default = "default_delete_threshold")]
+    pub delete_threshold: u32,
     pub schedule: Schedule,
     /// A paused provider syncs nothing at all.
     pub enabled: bool,
@@ -209,6 +213,14 @@ fn check_tenant(tenant: &str) -> Result<(), ValidationError> {
             format!("tenant_id {tenant:?} is neither a tenant id (GUID) nor a domain"),
         ))
     }
+}
+
+/// Deletes plus disables a full sync may do without approval, unless the provider says
+/// otherwise (as Entra Connect's default).
+pub const DEFAULT_DELETE_THRESHOLD: u32 = 500;
+
+fn default_delete_threshold() -> u32 {
+    DEFAULT_DELETE_THRESHOLD
 }
 
 /// A stored provider.
@@ -255,6 +267,7 @@ mod tests {
             dry_run: false,
             discovery: true,
             remove_unmanaged_members: false,
+            delete_threshold: DEFAULT_DELETE_THRESHOLD,
             schedule: Schedule {
                 cron: "0 */4 * * *".into(),
                 paused: false,

@@ -34,6 +34,9 @@ pub enum RunStatus {
     Partial,
     /// A mapping error or a fatal remote error stopped the run.
     Stopped,
+    /// The run would delete or disable more objects than the provider's threshold: it did none
+    /// of that, and waits for an administrator to approve or reject.
+    AwaitingApproval,
 }
 
 /// One recorded run.
@@ -55,4 +58,4 @@ pub struct Run {
 }
 
 text_enum!(Trigger { Create => "create", Save => "save", Schedule => "schedule", Manual => "manual" });
-text_enum!(RunStatus { Running => "running", Succeeded => "succeeded", Partial => "partial", Stopped => "stopped" });
+text_enum!(RunStatus { Running => "running", Succeeded => "succeeded", Partial => "partial", Stopped => "stopped", AwaitingApproval => "awaiting_approval" });

@@ -83,6 +83,10 @@ impl Runner {
             .full_sync_steps(item, run.id, &mut counts, observer)
             .await;
         let (status, error) = match result {
+            Ok(()) if counts.contains_key("awaiting_approval") => {
+                self.store.complete_work(item).await?;
+                (RunStatus::AwaitingApproval, None)
+            }
             Ok(()) => {
                 let failed = counts.get("failed").and_then(Value::as_u64).unwrap_or(0)
                     + counts
@@ -144,6 +148,7 @@ impl Runner {
             directory: &self.store,
             links: &self.store,
             target: &*runtime.target,
+            hold_deletes: false,
         };
 
         // 1. Discovery: the tenant listed once, existing objects linked.
@@ -159,7 +164,13 @@ impl Runner {
         }
         self.renew(item).await?;
 
-        // 2. Every user, group and link through the work table.
+        // 2. Accidental-delete protection: count what would be deleted or disabled first.
+        let held = self
+            .protect_against_mass_deletes(&runtime.provider, run, counts)
+            .await
+            .map_err(local_stop)?;
+
+        // 3. Every user, group and link through the work table.
         let total = self
             .store
             .enqueue_all(provider_id, run)
@@ -204,7 +215,7 @@ impl Runner {
             counts.insert(outcome, json!(count));
         }
 
-        // 3. Members, group by group, in bulk.
+        // 4. Members, group by group, in bulk.
         let (mut added, mut removed, mut failed, mut groups) = (0, 0, 0, 0);
         let mut after: Option<GroupId> = None;
         loop {
@@ -252,7 +263,7 @@ impl Runner {
         counts.insert("members_removed".into(), json!(removed));
         counts.insert("members_failed".into(), json!(failed));
 
-        // 4. What it cost.
+        // 5. What it cost.
         let metrics = runtime.target.graph().metrics();
         let mut requests = BTreeMap::new();
         for (route, outcomes) in &metrics.requests {
@@ -266,6 +277,9 @@ impl Runner {
             }
         }
         counts.insert("requests".into(), json!(requests));
+        if held {
+            counts.insert("awaiting_approval".into(), json!(true));
+        }
         counts.insert(
             "throttled_wait_ms".into(),
             json!(

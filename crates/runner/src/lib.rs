@@ -3,6 +3,7 @@
 //! nodes may run it on one PostgreSQL: rows are claimed with leases, schedules fire by
 //! compare-and-swap, and a dead node's rows are taken over when their lease ends.
 
+mod approval;
 mod full_sync;
 mod plan;
 mod runtime;
@@ -58,6 +59,9 @@ pub enum RunnerError {
     /// The provider cannot be set up (its credential, its certificate).
     #[error("{0}")]
     Config(String),
+    /// An approval or rejection, but no deletes are held.
+    #[error("no deletes await approval for this provider")]
+    NothingAwaitsApproval,
 }
 
 impl RunnerError {
@@ -66,6 +70,7 @@ impl RunnerError {
         match self {
             RunnerError::Mappings(_) | RunnerError::Config(_) => true,
             RunnerError::Store(error) => matches!(error, StoreError::Config(_)),
+            RunnerError::NothingAwaitsApproval => false,
         }
     }
 }

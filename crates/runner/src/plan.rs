@@ -120,6 +120,7 @@ impl Runner {
             directory: &self.store,
             links: &self.store,
             target: &*runtime.target,
+            hold_deletes: false,
         };
         if planned.settings.discovery {
             let report: DiscoveryReport = sync

@@ -54,6 +54,12 @@ impl Runner {
             }
             Err(error) => return Err(error),
         };
+        let hold_deletes = self
+            .store
+            .provider_state(item.provider_id)
+            .await?
+            .approval_run
+            .is_some();
         let sync = ProviderSync {
             provider: &runtime.provider,
             mappings: &runtime.mappings,
@@ -61,6 +67,7 @@ impl Runner {
             directory: &self.store,
             links: &self.store,
             target: &*runtime.target,
+            hold_deletes,
         };
         let result = match item.kind {
             WorkKind::User => sync.reconcile_user(UserId::from_uuid(item.object_id)).await,
@@ -154,9 +161,10 @@ impl Runner {
         let now = Utc::now();
         let (status, failure) = match outcome {
             Outcome::Rejected { failure } => (ObjectStatus::Failed, Some(failure)),
-            Outcome::Skipped { .. } | Outcome::OutOfScope | Outcome::Planned { .. } => {
-                (ObjectStatus::Skipped, None)
-            }
+            Outcome::Skipped { .. }
+            | Outcome::OutOfScope
+            | Outcome::Planned { .. }
+            | Outcome::Held { .. } => (ObjectStatus::Skipped, None),
             _ => (ObjectStatus::Synced, None),
         };
         let state = ObjectState {
@@ -172,6 +180,9 @@ impl Runner {
             error_message: match (failure, outcome) {
                 (Some(f), _) => Some(f.message.clone()),
                 (None, Outcome::Skipped { reason }) => Some(reason.clone()),
+                (None, Outcome::Held { .. }) => {
+                    Some("held by accidental-delete protection: awaiting approval".to_owned())
+                }
                 _ => None,
             },
             request_id: failure.and_then(|f| f.request_id.clone()),

@@ -548,7 +548,9 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /api/v1/mapping-test",
             "POST /api/v1/mappings",
             "POST /api/v1/providers",
+            "POST /api/v1/providers/{provider}/approve",
             "POST /api/v1/providers/{provider}/plan",
+            "POST /api/v1/providers/{provider}/reject",
             "POST /api/v1/providers/{provider}/sync",
             "POST /api/v1/users",
         ]

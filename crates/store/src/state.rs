@@ -2,7 +2,7 @@
 //! healthy), when its schedule fires next, and when its last snapshot was taken.
 
 use chrono::{DateTime, Utc};
-use model::{ProviderId, ProviderSettings, Trigger};
+use model::{ProviderId, ProviderSettings, RunId, Trigger};
 use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -27,6 +27,9 @@ pub struct ProviderState {
     pub next_run_at: Option<DateTime<Utc>>,
     /// When the last complete snapshot of the tenant started to be read.
     pub snapshot_taken_at: Option<DateTime<Utc>>,
+    /// The run whose deletes exceeded the threshold: until an administrator approves or
+    /// rejects them, deletes and disables are held.
+    pub approval_run: Option<RunId>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -37,6 +40,7 @@ struct StateRow {
     health_reason: Option<String>,
     next_run_at: Option<DateTime<Utc>>,
     snapshot_taken_at: Option<DateTime<Utc>>,
+    approval_run: Option<Uuid>,
 }
 
 impl From<StateRow> for ProviderState {
@@ -48,6 +52,7 @@ impl From<StateRow> for ProviderState {
             health_reason: row.health_reason,
             next_run_at: row.next_run_at,
             snapshot_taken_at: row.snapshot_taken_at,
+            approval_run: row.approval_run.map(RunId::from_uuid),
         }
     }
 }
@@ -102,7 +107,7 @@ impl Store {
         let row: Option<StateRow> = read_pool!(self, pool, _d => {
             sqlx::query_as(
                 "SELECT provider_id, change_cursor, active, health_reason, next_run_at, \
-                 snapshot_taken_at FROM provider_state WHERE provider_id = $1",
+                 snapshot_taken_at, approval_run FROM provider_state WHERE provider_id = $1",
             )
             .bind(id.as_uuid())
             .fetch_optional(pool)
@@ -111,6 +116,23 @@ impl Store {
         Ok(row
             .ok_or_else(|| StoreError::not_found("provider", id))?
             .into())
+    }
+
+    /// `Some(run)`: the run's deletes exceeded the threshold; deletes and disables are held
+    /// until an administrator decides. `None`: the decision was made.
+    pub async fn set_approval_run(&self, id: ProviderId, run: Option<RunId>) -> Result<()> {
+        let updated = write_pool!(self, pool, _d => {
+            sqlx::query("UPDATE provider_state SET approval_run = $2 WHERE provider_id = $1")
+                .bind(id.as_uuid())
+                .bind(run.map(|run| run.as_uuid()))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if updated == 0 {
+            return Err(StoreError::not_found("provider", id));
+        }
+        Ok(())
     }
 
     /// `Some(reason)`: stops the provider's work (nothing is claimed) until an administrator

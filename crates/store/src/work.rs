@@ -386,6 +386,28 @@ impl Store {
         Ok(queued)
     }
 
+    /// Queues these users or groups of the provider for a reconcile (after an approval of held
+    /// deletes, say). Returns how many rows were queued or dirtied again.
+    pub async fn enqueue_objects(
+        &self,
+        provider: ProviderId,
+        kind: WorkKind,
+        ids: &[Uuid],
+    ) -> Result<u64> {
+        let mut queued = 0;
+        for chunk in ids.chunks(500) {
+            let rows: Vec<NewWork> = chunk.iter().map(|id| NewWork::object(kind, *id)).collect();
+            queued += write_pool!(self, pool, dialect => {
+                let mut tx = pool.begin().await?;
+                require_provider_state!(tx, dialect, provider);
+                let queued = enqueue_work!(tx, provider, &rows, now());
+                tx.commit().await?;
+                queued
+            });
+        }
+        Ok(queued)
+    }
+
     /// Queues, for run `run`, every user, every group, and every linked object whose directory
     /// object is gone (its remote twin must be deleted or left). Runs in the database: memory
     /// stays flat however large the directory. Returns how many rows were queued or dirtied.

@@ -802,6 +802,7 @@ both_backends!(providers_keep_their_credential_sealed, |t| {
         dry_run: true,
         discovery: true,
         remove_unmanaged_members: false,
+        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule::default_for(id),
         enabled: true,
     };

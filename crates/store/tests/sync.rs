@@ -39,6 +39,7 @@ fn settings(cron: &str) -> ProviderSettings {
         dry_run: false,
         discovery: true,
         remove_unmanaged_members: false,
+        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule {
             cron: cron.into(),
             paused: false,

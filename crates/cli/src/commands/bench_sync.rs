@@ -198,6 +198,7 @@ async fn settings(
         dry_run: false,
         discovery: true,
         remove_unmanaged_members: false,
+        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule {
             cron: "0 0 1 1 *".into(),
             paused: true,

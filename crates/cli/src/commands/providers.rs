@@ -50,6 +50,10 @@ pub enum ProviderCommand {
     Status { provider: String },
     /// Queue a full sync on the server now (it also clears a stopped state).
     Sync { provider: String },
+    /// Approve the deletes that accidental-delete protection holds (they proceed now).
+    Approve { provider: String },
+    /// Reject the held deletes: the links go, the objects stay in Entra, the provider resumes.
+    Reject { provider: String },
     /// The provider's runs, newest first.
     Runs {
         provider: String,
@@ -124,6 +128,10 @@ pub struct ProviderSettingsArgs {
     /// Also remove Entra group members that are not linked directory users (true or false).
     #[arg(long, value_name = "BOOL")]
     remove_unmanaged_members: Option<bool>,
+    /// Accidental-delete protection: most deletes plus disables a full sync may do without
+    /// approval (default 500; 0: no limit).
+    #[arg(long, value_name = "COUNT")]
+    delete_threshold: Option<u32>,
     /// When full syncs run: cron, five fields, UTC.
     #[arg(long, value_name = "CRON")]
     schedule: Option<String>,
@@ -221,6 +229,11 @@ impl ProviderSettingsArgs {
             "remove_unmanaged_members",
             self.remove_unmanaged_members.map(Value::from),
         );
+        insert_some(
+            &mut body,
+            "delete_threshold",
+            self.delete_threshold.map(Value::from),
+        );
         if self.schedule.is_some() || self.schedule_paused.is_some() {
             let mut schedule = Map::new();
             insert_some(&mut schedule, "cron", self.schedule.map(Value::from));
@@ -281,6 +294,30 @@ pub async fn run(settings: &Settings, command: ProviderCommand) -> anyhow::Resul
                 .await?;
             println!(
                 "full sync of {provider} queued; `entrasync provider status {provider}` shows it"
+            );
+        }
+        ProviderCommand::Approve { provider } => {
+            let decision: Value = client
+                .post(
+                    &format!("/api/v1/providers/{}/approve", segment(&provider)),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            println!(
+                "approved: the deletes of {} objects proceed",
+                decision["objects"]
+            );
+        }
+        ProviderCommand::Reject { provider } => {
+            let decision: Value = client
+                .post(
+                    &format!("/api/v1/providers/{}/reject", segment(&provider)),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            println!(
+                "rejected: {} objects were unlinked and stay in Entra; the provider resumes",
+                decision["objects"]
             );
         }
         ProviderCommand::Runs { provider, limit } => {

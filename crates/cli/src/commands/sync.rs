@@ -1,5 +1,5 @@
 //! `entrasync sync --provider NAME`: one full sync of one provider, in this process, then exit
-//! (0 succeeded, 2 finished with failed objects, 1 stopped). A progress bar on a terminal, a
+//! (0 succeeded, 2 finished with failed objects or deletes awaiting approval, 1 stopped). A progress bar on a terminal, a
 //! summary at the end.
 
 use std::{process::ExitCode, sync::Arc, time::Duration};
@@ -125,7 +125,8 @@ async fn finish(
     store.close().await;
     Ok(match run.status {
         RunStatus::Succeeded => ExitCode::SUCCESS,
-        RunStatus::Partial => ExitCode::from(2),
+        // Some objects failed, or deletes beyond the threshold wait for approval: not done.
+        RunStatus::Partial | RunStatus::AwaitingApproval => ExitCode::from(2),
         RunStatus::Running | RunStatus::Stopped => ExitCode::FAILURE,
     })
 }

@@ -91,6 +91,7 @@ impl Setup {
             dry_run: false,
             discovery: true,
             remove_unmanaged_members: false,
+            delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
             schedule: Schedule {
                 cron: "0 */4 * * *".into(),
                 paused: false,

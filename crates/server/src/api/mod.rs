@@ -141,6 +141,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::get_plan))
         .routes(routes!(runs::object_state))
+        .routes(routes!(runs::approve_deletes))
+        .routes(routes!(runs::reject_deletes))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,

@@ -80,6 +80,9 @@ pub struct ProviderInput {
     pub discovery: Option<bool>,
     /// Also remove remote members that are not linked to any directory user (default false).
     pub remove_unmanaged_members: Option<bool>,
+    /// Accidental-delete protection: a full sync that would delete or disable more objects than
+    /// this waits for approval (default 500; 0: no limit).
+    pub delete_threshold: Option<u32>,
     pub schedule: Option<ScheduleInput>,
     pub enabled: Option<bool>,
 }
@@ -241,6 +244,9 @@ async fn apply_settings(
     if let Some(remove) = input.remove_unmanaged_members {
         settings.remove_unmanaged_members = remove;
     }
+    if let Some(threshold) = input.delete_threshold {
+        settings.delete_threshold = threshold;
+    }
     if let Some(schedule) = input.schedule {
         if let Some(cron) = schedule.cron {
             settings.schedule.cron = cron;
@@ -311,6 +317,7 @@ pub async fn create_provider(
         dry_run: false,
         discovery: true,
         remove_unmanaged_members: false,
+        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule::default_for(id),
         enabled: true,
     };

@@ -20,9 +20,12 @@ use crate::{
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderStatus {
     pub provider: String,
-    /// `healthy`, `stopped` (a mapping or authorisation error: see `reason`) or `paused`.
+    /// `healthy`, `stopped` (a mapping or authorisation error: see `reason`), `paused`, or
+    /// `awaiting_approval` (deletes beyond the threshold are held: see `approval_run`'s plan).
     pub health: String,
     pub reason: Option<String>,
+    /// The run whose deletes await approval; its plan lists them.
+    pub approval_run: Option<Uuid>,
     pub last_run: Option<Run>,
     /// When the schedule next runs a full sync (none when paused).
     pub next_run_at: Option<DateTime<Utc>>,
@@ -150,12 +153,14 @@ pub async fn provider_status(
     let health = match (&sync.health_reason, provider.settings.enabled) {
         (Some(_), _) => "stopped",
         (None, false) => "paused",
+        (None, true) if sync.approval_run.is_some() => "awaiting_approval",
         (None, true) => "healthy",
     };
     Ok(Json(ProviderStatus {
         provider: provider.name,
         health: health.to_owned(),
         reason: sync.health_reason,
+        approval_run: sync.approval_run.map(|run| run.as_uuid()),
         last_run,
         next_run_at: sync.next_run_at,
         queued: store.queued_work(provider.id).await?,
@@ -308,4 +313,62 @@ pub async fn object_state(
         error_message: recorded.as_ref().and_then(|r| r.error_message.clone()),
         request_id: recorded.and_then(|r| r.request_id),
     }))
+}
+
+/// What an approval or a rejection did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decision {
+    /// Objects whose deletes now proceed (approve), or whose links were dropped (reject).
+    pub objects: u64,
+}
+
+/// Approve the deletes that accidental-delete protection holds: they proceed now.
+#[utoipa::path(post, path = "/providers/{provider}/approve", tag = "sync",
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 200, body = Decision), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn approve_deletes(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<Json<Decision>, ApiError> {
+    decide(state, key, true).await
+}
+
+/// Reject the held deletes: the links go, the remote objects stay, the provider resumes.
+#[utoipa::path(post, path = "/providers/{provider}/reject", tag = "sync",
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 200, body = Decision), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn reject_deletes(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> Result<Json<Decision>, ApiError> {
+    decide(state, key, false).await
+}
+
+async fn decide(state: AppState, key: String, approve: bool) -> Result<Json<Decision>, ApiError> {
+    let provider = resolve_provider(&state.store, &key).await?;
+    let Some(runner) = state.runner.clone() else {
+        return Err(ApiError::unavailable(
+            "this node runs no sync workers (workers = false): ask another node",
+        ));
+    };
+    let decided = if approve {
+        runner.approve_deletes(provider.id).await
+    } else {
+        runner.reject_deletes(provider.id).await
+    };
+    match decided {
+        Ok(objects) => Ok(Json(Decision { objects })),
+        Err(runner::RunnerError::NothingAwaitsApproval) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("no deletes await approval for provider {:?}", provider.name),
+        )),
+        Err(runner::RunnerError::Store(error)) => Err(error.into()),
+        Err(error) => {
+            tracing::error!(%error, "deciding on held deletes");
+            Err(ApiError::internal())
+        }
+    }
 }

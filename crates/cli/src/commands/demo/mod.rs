@@ -224,6 +224,7 @@ async fn settings(store: &Store, emulator: &RunningEmulator) -> anyhow::Result<P
         dry_run: false,
         discovery: true,
         remove_unmanaged_members: false,
+        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule {
             cron: "0 */4 * * *".into(),
             paused: true,

@@ -1,0 +1,2 @@
+-- Accidental-delete protection: the run whose deletes wait for an administrator's approval.
+ALTER TABLE provider_state ADD COLUMN approval_run BLOB;
