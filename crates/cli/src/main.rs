@@ -60,6 +60,9 @@ enum Command {
     /// Run one full sync of a provider now, in this process, and exit (0: succeeded, 2: some
     /// objects failed, 1: stopped).
     Sync(sync::SyncArgs),
+    /// Sync one user or group now, writing to Entra even when the provider is in dry-run mode
+    /// (prints what was sent and answered).
+    SyncIgnoringDryRun(sync::ObjectArgs),
     /// Run the local Microsoft Graph emulator (for trying mappings and dry runs offline).
     Emulator(emulator::EmulatorArgs),
     /// Benchmarks (JSON on standard output).
@@ -104,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mapping(command) => mappings::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::Sync(args) => sync::run(&settings, args).await,
+        Command::SyncIgnoringDryRun(args) => sync::run_ignoring_dry_run(&settings, args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Bench(command) => bench::run(command).await,
     }

@@ -244,6 +244,21 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
         json!("Renamed")
     );
 
+    // The one object, now: what was sent and answered.
+    let shown = ok(run(
+        &env,
+        dir.path(),
+        None,
+        &["sync", "--provider", "entra", "--user", "u3"],
+    ));
+    assert!(shown.contains("-> update user"), "{shown}");
+    assert!(shown.contains("\"displayName\":\"Renamed\""), "{shown}");
+    assert!(shown.contains("<- {\"ok\":true}"), "{shown}");
+    assert!(
+        shown.contains("outcome: {\"outcome\":\"updated\""),
+        "{shown}"
+    );
+
     let runs: Value = serde_json::from_str(&ok(run(
         &env,
         dir.path(),

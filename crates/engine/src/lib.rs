@@ -19,6 +19,7 @@ mod sync;
 
 pub use discovery::{Ambiguity, DiscoveryProgress, DiscoveryReport, match_keys};
 pub use members::MembersReport;
+pub use objects::redacted;
 pub use outcome::{FieldChange, Operation, Outcome, SyncError};
 pub use ports::{
     Anchor, Directory, Link, Links, LocalError, MemberChange, Properties, RemoteFailure, RemoteId,

@@ -444,7 +444,7 @@ fn anchors(kind: RemoteKind, document: &Properties) -> Vec<Anchor> {
 }
 
 /// The document as a plan shows it: passwords replaced by a marker.
-pub(crate) fn redacted(document: &Properties) -> Properties {
+pub fn redacted(document: &Properties) -> Properties {
     let mut out = document.clone();
     if let Some(Value::Object(profile)) = out.get_mut("passwordProfile")
         && profile.contains_key("password")

@@ -5,7 +5,9 @@
 
 mod approval;
 mod full_sync;
+mod one_object;
 mod plan;
+mod recorder;
 mod runtime;
 mod schedule;
 mod work;
@@ -17,6 +19,8 @@ use mapping::{ListError, Mapper};
 use store::{SecretKey, Store, StoreError};
 
 pub use full_sync::{Observer, Quiet};
+pub use one_object::{ObjectRef, ObjectSync};
+pub use recorder::Exchange;
 pub use runtime::{GraphOverride, ProviderRuntime, Runtimes};
 
 /// How hard the runner works.

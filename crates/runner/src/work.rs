@@ -146,7 +146,11 @@ impl Runner {
     }
 
     /// Records a user's or group's outcome (memberships have no state of their own).
-    async fn record(&self, item: &WorkItem, outcome: &Outcome) -> Result<(), RunnerError> {
+    pub(crate) async fn record(
+        &self,
+        item: &WorkItem,
+        outcome: &Outcome,
+    ) -> Result<(), RunnerError> {
         let kind = match item.kind {
             WorkKind::User => RemoteKind::User,
             WorkKind::Group => RemoteKind::Group,

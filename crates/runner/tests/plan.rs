@@ -139,3 +139,46 @@ async fn a_provider_in_dry_run_mode_plans_instead_of_syncing() {
         "direct syncs are planned too, not sent"
     );
 }
+
+#[tokio::test]
+async fn one_object_on_demand_shows_what_was_sent_and_can_override_dry_run() {
+    let setup = Setup::new().await;
+    let ann = setup.user("ann").await;
+    let mut settings = setup.settings().await;
+    settings.dry_run = true;
+    let h = setup.provider(settings).await;
+    let object = runner::ObjectRef::User(ann.id);
+
+    let planned = h
+        .runner
+        .sync_object(h.provider.id, object)
+        .await
+        .expect("sync");
+    assert!(
+        matches!(planned.outcome, Some(engine::Outcome::Planned { .. })),
+        "{planned:?}"
+    );
+    assert!(planned.exchanges.is_empty(), "dry run: nothing sent");
+    assert!(h.remote_users().is_empty());
+
+    let done = h
+        .runner
+        .sync_object_ignoring_dry_run(h.provider.id, object)
+        .await
+        .expect("sync");
+    assert!(
+        matches!(done.outcome, Some(engine::Outcome::Created { .. })),
+        "{done:?}"
+    );
+    assert_eq!(done.exchanges.len(), 1, "{:?}", done.exchanges);
+    let exchange = &done.exchanges[0];
+    assert_eq!(exchange.request, "create user");
+    let sent = exchange.sent.as_ref().expect("the document");
+    assert_eq!(sent["displayName"], json!("ann name"));
+    assert_eq!(
+        sent["passwordProfile"]["password"],
+        json!("(random, not shown)")
+    );
+    assert!(exchange.answer["id"].is_string(), "{:?}", exchange.answer);
+    assert!(h.remote_user("ann").is_some());
+}

@@ -552,6 +552,8 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /api/v1/providers/{provider}/plan",
             "POST /api/v1/providers/{provider}/reject",
             "POST /api/v1/providers/{provider}/sync",
+            "POST /api/v1/providers/{provider}/sync-object",
+            "POST /api/v1/providers/{provider}/sync-object-ignoring-dry-run",
             "POST /api/v1/users",
         ]
     );

@@ -408,6 +408,44 @@ impl Store {
         Ok(queued)
     }
 
+    /// Queues this one user or group and leases its row to `owner` at once, so that no worker
+    /// reconciles it meanwhile (`None`: another worker holds it right now; try again shortly).
+    /// An on-demand sync of one object goes through this, like every other reconcile.
+    pub async fn claim_object(
+        &self,
+        provider: ProviderId,
+        kind: WorkKind,
+        object: Uuid,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Option<WorkItem>> {
+        let at = now();
+        let rows: Vec<WorkRow> = write_pool!(self, pool, dialect => {
+            let mut tx = pool.begin().await?;
+            require_provider_state!(tx, dialect, provider);
+            enqueue_work!(tx, provider, &[NewWork::object(kind, object)], at);
+            let rows = sqlx::query_as(
+                "UPDATE work SET lease_owner = $5, lease_until = $6 \
+                 WHERE provider_id = $1 AND kind = $2 AND object_id = $3 AND subject_id = $4 \
+                 AND (lease_until IS NULL OR lease_until < $7) \
+                 RETURNING provider_id, kind, object_id, subject_id, version, run_id, trigger, \
+                 attempts, run_at",
+            )
+            .bind(provider.as_uuid())
+            .bind(kind.as_str())
+            .bind(object)
+            .bind(Uuid::nil())
+            .bind(owner)
+            .bind(lease_end(at, lease))
+            .bind(at)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rows
+        });
+        Ok(items_from(rows)?.into_iter().next())
+    }
+
     /// Queues, for run `run`, every user, every group, and every linked object whose directory
     /// object is gone (its remote twin must be deleted or left). Runs in the database: memory
     /// stays flat however large the directory. Returns how many rows were queued or dirtied.

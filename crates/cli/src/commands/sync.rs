@@ -9,7 +9,7 @@ use clap::Args;
 use engine::DiscoveryProgress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::{RunStatus, Trigger};
-use runner::{Observer, Runner};
+use runner::{ObjectRef, ObjectSync, Observer, Runner};
 use serde_json::{Value, json};
 use store::{ConnectOptions, Store, redact_url};
 
@@ -25,41 +25,65 @@ pub struct SyncArgs {
     /// Plan only: list what the sync would do, write nothing to Entra, link nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Sync only this user (username or id), now, and print what was sent and answered.
+    #[arg(long, value_name = "USERNAME", conflicts_with_all = ["group", "dry_run"])]
+    user: Option<String>,
+    /// Sync only this group (name or id), now, and print what was sent and answered.
+    #[arg(long, value_name = "NAME", conflicts_with = "dry_run")]
+    group: Option<String>,
+}
+
+/// `entrasync sync-ignoring-dry-run`: one object, written to Entra even when the provider is in
+/// dry-run mode.
+#[derive(Debug, Args)]
+pub struct ObjectArgs {
+    /// The provider (name or id).
+    #[arg(long, value_name = "NAME")]
+    provider: String,
+    /// The user (username or id).
+    #[arg(
+        long,
+        value_name = "USERNAME",
+        conflicts_with = "group",
+        required_unless_present = "group"
+    )]
+    user: Option<String>,
+    /// The group (name or id).
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+}
+
+/// Syncs one object even when the provider is in dry-run mode.
+pub async fn run_ignoring_dry_run(
+    settings: &Settings,
+    args: ObjectArgs,
+) -> anyhow::Result<ExitCode> {
+    let (store, runner, provider) = open(settings, &args.provider).await?;
+    let object = object_ref(&store, args.user.as_deref(), args.group.as_deref()).await?;
+    let done = runner
+        .sync_object_ignoring_dry_run(provider.id, object)
+        .await?;
+    print_object_sync(settings, &done);
+    store.close().await;
+    Ok(object_exit(&done))
 }
 
 pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let config = &settings.config;
-    init_logging(config.log_format);
-    let options = ConnectOptions {
-        schema: config.database_schema.clone(),
-        ..ConnectOptions::new(&config.database_url)
-    };
-    let database = redact_url(&config.database_url);
-    let store = Store::connect_with(&options)
-        .await
-        .with_context(|| format!("cannot open the database {database}"))?;
-    let (secret_key, _) = server::secret_key::load_or_create(config)
-        .context("cannot load the secret key for provider credentials")?;
-    let provider = match args.provider.parse::<uuid::Uuid>() {
-        Ok(id) => Some(store.get_provider(id.into()).await?),
-        Err(_) => store.find_provider_by_name(&args.provider).await?,
-    };
-    let Some(provider) = provider else {
-        bail!("no provider has the id or name {:?}", args.provider);
-    };
+    if args.user.is_some() || args.group.is_some() {
+        let (store, runner, provider) = open(settings, &args.provider).await?;
+        let object = object_ref(&store, args.user.as_deref(), args.group.as_deref()).await?;
+        let done = runner.sync_object(provider.id, object).await?;
+        print_object_sync(settings, &done);
+        store.close().await;
+        return Ok(object_exit(&done));
+    }
+    let (store, runner, provider) = open(settings, &args.provider).await?;
     if !provider.settings.enabled {
         bail!(
             "provider {:?} is paused (enabled = false); enable it first",
             provider.name
         );
     }
-    let runner = Runner::new(
-        store.clone(),
-        Arc::new(secret_key),
-        config.graph_override()?,
-        config.runner_options(),
-        node_name(),
-    );
     if args.dry_run {
         let progress = SyncProgress::new();
         let run = runner.plan(provider.id, Trigger::Manual, &progress).await?;
@@ -85,6 +109,95 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
     let run = runner.run_full_sync(&item, &progress).await?;
     progress.bar.finish_and_clear();
     finish(settings, &store, &provider.name, run).await
+}
+
+/// The store, a runner over it, and the provider named `key`.
+async fn open(settings: &Settings, key: &str) -> anyhow::Result<(Store, Runner, model::Provider)> {
+    let config = &settings.config;
+    init_logging(config.log_format);
+    let options = ConnectOptions {
+        schema: config.database_schema.clone(),
+        ..ConnectOptions::new(&config.database_url)
+    };
+    let database = redact_url(&config.database_url);
+    let store = Store::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot open the database {database}"))?;
+    let (secret_key, _) = server::secret_key::load_or_create(config)
+        .context("cannot load the secret key for provider credentials")?;
+    let provider = match key.parse::<uuid::Uuid>() {
+        Ok(id) => Some(store.get_provider(id.into()).await?),
+        Err(_) => store.find_provider_by_name(key).await?,
+    };
+    let Some(provider) = provider else {
+        bail!("no provider has the id or name {key:?}");
+    };
+    let runner = Runner::new(
+        store.clone(),
+        Arc::new(secret_key),
+        config.graph_override()?,
+        config.runner_options(),
+        node_name(),
+    );
+    Ok((store, runner, provider))
+}
+
+async fn object_ref(
+    store: &Store,
+    user: Option<&str>,
+    group: Option<&str>,
+) -> anyhow::Result<ObjectRef> {
+    if let Some(key) = user {
+        let found = match key.parse::<uuid::Uuid>() {
+            Ok(id) => Some(store.get_user(id.into()).await?),
+            Err(_) => store.find_user_by_username(key).await?,
+        };
+        return found
+            .map(|user| ObjectRef::User(user.id))
+            .with_context(|| format!("no user has the id or username {key:?}"));
+    }
+    let key = group.context("name a --user or a --group")?;
+    let found = match key.parse::<uuid::Uuid>() {
+        Ok(id) => Some(store.get_group(id.into()).await?),
+        Err(_) => {
+            let name = model::GroupName::parse(key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.find_group_by_name(&name).await?
+        }
+    };
+    found
+        .map(|group| ObjectRef::Group(group.id))
+        .with_context(|| format!("no group has the id or name {key:?}"))
+}
+
+/// Each exchange as `→ request` with what was sent, then `← answer`; or all of it as JSON.
+fn print_object_sync(settings: &Settings, done: &ObjectSync) {
+    if settings.output == OutputFormat::Json {
+        print_json(&serde_json::to_value(done).unwrap_or(Value::Null));
+        return;
+    }
+    for exchange in &done.exchanges {
+        match &exchange.sent {
+            Some(sent) => println!("-> {} {sent}", exchange.request),
+            None => println!("-> {}", exchange.request),
+        }
+        println!("<- {}", exchange.answer);
+    }
+    match (&done.outcome, &done.error) {
+        (Some(outcome), _) => println!(
+            "outcome: {}",
+            serde_json::to_string(outcome).unwrap_or_default()
+        ),
+        (None, Some(error)) => println!("not finished: {error} (queued; it will be retried)"),
+        (None, None) => {}
+    }
+}
+
+fn object_exit(done: &ObjectSync) -> ExitCode {
+    match &done.outcome {
+        Some(engine::Outcome::Rejected { .. }) => ExitCode::from(2),
+        Some(_) => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
+    }
 }
 
 /// Prints the run's summary and turns its status into the exit code.

@@ -143,6 +143,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::object_state))
         .routes(routes!(runs::approve_deletes))
         .routes(routes!(runs::reject_deletes))
+        .routes(routes!(runs::sync_object))
+        .routes(routes!(runs::sync_object_ignoring_dry_run))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,

@@ -372,3 +372,93 @@ async fn decide(state: AppState, key: String, approve: bool) -> Result<Json<Deci
         }
     }
 }
+
+/// The one object to sync: give `user` (id or username) or `group` (id or name).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectInput {
+    pub user: Option<String>,
+    pub group: Option<String>,
+}
+
+/// What an on-demand sync did: its outcome, or why it did not finish, and every exchange with
+/// Entra (what was sent, what was answered).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectSyncAnswer {
+    #[schema(value_type = Object)]
+    pub outcome: Option<serde_json::Value>,
+    pub error: Option<String>,
+    #[schema(value_type = Vec<Object>)]
+    pub exchanges: serde_json::Value,
+}
+
+/// Sync one user or group now (a provider in dry-run mode plans it instead).
+#[utoipa::path(post, path = "/providers/{provider}/sync-object", tag = "sync", request_body = ObjectInput,
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 200, body = ObjectSyncAnswer), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn sync_object(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+    crate::extract::ApiJson(input): crate::extract::ApiJson<ObjectInput>,
+) -> Result<Json<ObjectSyncAnswer>, ApiError> {
+    sync_one(state, key, input, false).await
+}
+
+/// Sync one user or group now, writing to Entra even when the provider is in dry-run mode.
+#[utoipa::path(post, path = "/providers/{provider}/sync-object-ignoring-dry-run", tag = "sync",
+    request_body = ObjectInput,
+    params(("provider" = String, Path, description = "The provider's id or name")),
+    responses((status = 200, body = ObjectSyncAnswer), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn sync_object_ignoring_dry_run(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+    crate::extract::ApiJson(input): crate::extract::ApiJson<ObjectInput>,
+) -> Result<Json<ObjectSyncAnswer>, ApiError> {
+    sync_one(state, key, input, true).await
+}
+
+async fn sync_one(
+    state: AppState,
+    key: String,
+    input: ObjectInput,
+    ignoring_dry_run: bool,
+) -> Result<Json<ObjectSyncAnswer>, ApiError> {
+    let store = &state.store;
+    let provider = resolve_provider(store, &key).await?;
+    let object = match (input.user, input.group) {
+        (Some(user), None) => {
+            runner::ObjectRef::User(super::keys::resolve_user(store, &user).await?.id)
+        }
+        (None, Some(group)) => {
+            runner::ObjectRef::Group(super::keys::resolve_group(store, &group).await?.id)
+        }
+        _ => return Err(ApiError::validation("user", "give either user or group")),
+    };
+    let Some(runner) = state.runner.clone() else {
+        return Err(ApiError::unavailable(
+            "this node runs no sync workers (workers = false): ask another node",
+        ));
+    };
+    let done = if ignoring_dry_run {
+        runner
+            .sync_object_ignoring_dry_run(provider.id, object)
+            .await
+    } else {
+        runner.sync_object(provider.id, object).await
+    };
+    match done {
+        Ok(done) => Ok(Json(ObjectSyncAnswer {
+            outcome: done
+                .outcome
+                .map(|o| serde_json::to_value(o).unwrap_or_default()),
+            error: done.error,
+            exchanges: serde_json::to_value(done.exchanges).unwrap_or_default(),
+        })),
+        Err(runner::RunnerError::Store(error)) => Err(error.into()),
+        Err(error) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            error.to_string(),
+        )),
+    }
+}
