@@ -55,6 +55,9 @@ enum Command {
     /// Manage property mappings and try them on users and groups.
     #[command(subcommand)]
     Mapping(mappings::MappingCommand),
+    /// Links between directory objects and Entra objects: list, show, add by hand, remove.
+    #[command(subcommand)]
+    Link(links::LinkCommand),
     /// Import users, groups and memberships from a CSV or JSON-lines file.
     Import(import::ImportArgs),
     /// Run one full sync of a provider now, in this process, and exit (0: succeeded, 2: some
@@ -105,6 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(command) => groups::run(&settings, command).await,
         Command::Provider(command) => providers::run(&settings, *command).await,
         Command::Mapping(command) => mappings::run(&settings, command).await,
+        Command::Link(command) => links::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::Sync(args) => sync::run(&settings, args).await,
         Command::SyncIgnoringDryRun(args) => sync::run_ignoring_dry_run(&settings, args).await,

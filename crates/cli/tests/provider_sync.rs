@@ -377,3 +377,116 @@ async fn two_nodes_share_the_work_and_a_killed_node_loses_nothing() {
     }
     drop(second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_listed_shown_made_by_hand_and_removed_locally() {
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator");
+    let domain = emulator.verified_domains()[0].clone();
+    let seeded = emulator
+        .seed(
+            json!({"users": [{"userPrincipalName": format!("legacy.account@{domain}"),
+            "displayName": "Legacy Account"}]}),
+        )
+        .expect("seed");
+    let remote_id = seeded["users"][0]["id"].as_str().expect("id").to_owned();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = Env::new("sqlite://entrasync.db", None, &emulator);
+    let node = serve(&env, dir.path(), true);
+    // Nothing matches it by email, so discovery leaves it alone.
+    import(
+        &node,
+        vec![json!({"type": "user", "username": "legacy", "email": "legacy@elsewhere.example"})],
+    )
+    .await;
+    add_provider(&env, dir.path(), &node, &emulator);
+
+    let added: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &[
+            "link",
+            "add",
+            "--provider",
+            "entra",
+            "--user",
+            "legacy",
+            "--remote-id",
+            &remote_id,
+            "--output",
+            "json",
+        ],
+    )))
+    .expect("the link");
+    assert_eq!(added["remote_id"], json!(remote_id));
+    assert_eq!(added["remote"]["displayName"], json!("Legacy Account"));
+    let again = run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &[
+            "link",
+            "add",
+            "--provider",
+            "entra",
+            "--user",
+            "legacy",
+            "--remote-id",
+            &remote_id,
+        ],
+    );
+    assert!(!again.status.success(), "linked twice");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already linked"));
+
+    let shown: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &[
+            "link",
+            "show",
+            "--provider",
+            "entra",
+            "--user",
+            "legacy",
+            "--output",
+            "json",
+        ],
+    )))
+    .expect("shown");
+    assert_eq!(
+        shown["remote"]["userPrincipalName"],
+        json!(format!("legacy.account@{domain}"))
+    );
+    let listed: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["link", "list", "--provider", "entra", "--output", "json"],
+    )))
+    .expect("listed");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+
+    let removed = ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["link", "remove", "--provider", "entra", "--user", "legacy"],
+    ));
+    assert!(removed.contains("local only"), "{removed}");
+    assert!(
+        users(&emulator)
+            .iter()
+            .any(|u| u["id"].as_str() == Some(remote_id.as_str())),
+        "the Entra user stays"
+    );
+    let gone = run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["link", "show", "--provider", "entra", "--user", "legacy"],
+    );
+    assert!(!gone.status.success());
+}

@@ -5,6 +5,7 @@
 
 mod approval;
 mod full_sync;
+mod links;
 mod one_object;
 mod plan;
 mod recorder;
@@ -19,6 +20,7 @@ use mapping::{ListError, Mapper};
 use store::{SecretKey, Store, StoreError};
 
 pub use full_sync::{Observer, Quiet};
+pub use links::LinkError;
 pub use one_object::{ObjectRef, ObjectSync};
 pub use recorder::Exchange;
 pub use runtime::{GraphOverride, ProviderRuntime, Runtimes};

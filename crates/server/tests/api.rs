@@ -521,6 +521,7 @@ async fn the_openapi_document_matches_the_routes() {
             "DELETE /api/v1/groups/{group}",
             "DELETE /api/v1/mappings/{mapping}",
             "DELETE /api/v1/providers/{provider}",
+            "DELETE /api/v1/providers/{provider}/links/{kind}/{object}",
             "DELETE /api/v1/users/{user}",
             "GET /api/v1/groups",
             "GET /api/v1/groups/{group}",
@@ -529,6 +530,8 @@ async fn the_openapi_document_matches_the_routes() {
             "GET /api/v1/mappings/{mapping}",
             "GET /api/v1/providers",
             "GET /api/v1/providers/{provider}",
+            "GET /api/v1/providers/{provider}/links/{kind}",
+            "GET /api/v1/providers/{provider}/links/{kind}/{object}",
             "GET /api/v1/providers/{provider}/objects/{kind}/{object}",
             "GET /api/v1/providers/{provider}/runs",
             "GET /api/v1/providers/{provider}/status",
@@ -555,6 +558,7 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /api/v1/providers/{provider}/sync-object",
             "POST /api/v1/providers/{provider}/sync-object-ignoring-dry-run",
             "POST /api/v1/users",
+            "PUT /api/v1/providers/{provider}/links/{kind}/{object}",
         ]
     );
     assert!(doc["components"]["schemas"]["User"].is_object());

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod emulator;
 pub mod groups;
 pub mod import;
+pub mod links;
 pub mod mappings;
 pub mod providers;
 pub mod serve;

@@ -36,6 +36,7 @@ pub use keys::ListQuery;
         (name = "groups", description = "Directory groups and their members"),
         (name = "import", description = "Bulk import"),
         (name = "sync", description = "Full syncs, dry runs, runs and their plans"),
+        (name = "links", description = "Links between directory objects and Entra objects"),
         (name = "providers", description = "Entra ID providers (credentials are write-only)"),
         (name = "mappings", description = "Property mappings: expressions from directory objects to Graph properties"),
     )
@@ -145,6 +146,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::reject_deletes))
         .routes(routes!(runs::sync_object))
         .routes(routes!(runs::sync_object_ignoring_dry_run))
+        .routes(routes!(runs::list_links))
+        .routes(routes!(
+            runs::get_link,
+            runs::create_link,
+            runs::delete_link
+        ))
         .routes(routes!(
             mappings::get_mapping,
             mappings::update_mapping,
