@@ -67,6 +67,7 @@ impl Runner {
         let provider_id = item.provider_id;
         let trigger = item.trigger.unwrap_or(Trigger::Manual);
         let provider = self.store.get_provider(provider_id).await?;
+        self.prune_history().await;
         if provider.settings.dry_run {
             // A provider in dry-run mode plans instead: its full syncs are plans.
             let run = self.plan(provider_id, trigger, observer).await?;
@@ -290,6 +291,18 @@ impl Runner {
             ),
         );
         Ok(())
+    }
+
+    /// Forgets runs older than the retention period (a failure here only delays it).
+    async fn prune_history(&self) {
+        let keep =
+            chrono::Duration::from_std(self.options.run_retention).unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now().checked_sub_signed(keep).unwrap_or(Utc::now());
+        match self.store.prune_runs(before).await {
+            Ok(0) => {}
+            Ok(pruned) => info!(pruned, "old runs forgotten"),
+            Err(error) => warn!(%error, "old runs could not be pruned"),
+        }
     }
 
     async fn renew(&self, item: &WorkItem) -> Result<(), Stop> {

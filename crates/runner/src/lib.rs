@@ -40,6 +40,8 @@ pub struct RunnerOptions {
     pub idle_poll: Duration,
     /// How often schedules are checked.
     pub schedule_poll: Duration,
+    /// How long runs (and their plans) are kept.
+    pub run_retention: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -51,6 +53,7 @@ impl Default for RunnerOptions {
             max_attempts: 8,
             idle_poll: Duration::from_millis(100),
             schedule_poll: Duration::from_secs(5),
+            run_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

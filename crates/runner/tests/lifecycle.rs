@@ -227,3 +227,41 @@ async fn changes_made_while_no_worker_runs_are_synced_after_a_restart() {
     assert_eq!(h.remote_users().len(), 6);
     assert_eq!(Harness::count(&h.sync_again().await, "unchanged"), 6);
 }
+
+#[tokio::test]
+async fn runs_older_than_the_retention_are_forgotten() {
+    let setup = Setup::new().await;
+    setup.user("ann").await;
+    let settings = setup.settings().await;
+    let h = setup.provider(settings).await;
+    let first = h.full_sync().await;
+    let second = h.sync_again().await;
+    // A node that keeps no history: its next full sync forgets every finished run.
+    let forgetful = h.runner_with(
+        "forgetful",
+        runner::RunnerOptions {
+            run_retention: Duration::ZERO,
+            ..runner::RunnerOptions::default()
+        },
+    );
+    h.store
+        .request_full_sync(h.provider.id, Trigger::Manual)
+        .await
+        .expect("queue");
+    let third = forgetful
+        .full_sync_once(&runner::Quiet)
+        .await
+        .expect("sync")
+        .expect("queued");
+    for old in [first.id, second.id] {
+        assert!(h.store.get_run(old).await.is_err(), "an old run is gone");
+    }
+    assert!(
+        h.store.get_run(third.id).await.is_ok(),
+        "the run itself stays"
+    );
+    // With the default retention, history stays.
+    let kept = h.sync_again().await;
+    assert!(h.store.get_run(third.id).await.is_ok());
+    assert!(h.store.get_run(kept.id).await.is_ok());
+}

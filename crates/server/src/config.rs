@@ -60,6 +60,8 @@ pub struct Config {
     /// How long a node's claim on a piece of sync work holds: when a node dies, another takes
     /// its work over this long after its last renewal.
     pub work_lease_seconds: u64,
+    /// How many days runs and their plans are kept.
+    pub run_retention_days: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -90,6 +92,7 @@ impl Default for Config {
             graph_time_scale: 1.0,
             workers: true,
             work_lease_seconds: 60,
+            run_retention_days: 90,
         }
     }
 }
@@ -97,7 +100,8 @@ impl Default for Config {
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
+    "run_retention_days",
     "graph_time_scale",
     "work_lease_seconds",
     "graph_url",
@@ -165,6 +169,9 @@ impl Config {
     pub fn runner_options(&self) -> runner::RunnerOptions {
         runner::RunnerOptions {
             lease: std::time::Duration::from_secs(self.work_lease_seconds.max(1)),
+            run_retention: std::time::Duration::from_secs(
+                self.run_retention_days.saturating_mul(24 * 3600),
+            ),
             ..runner::RunnerOptions::default()
         }
     }

@@ -147,4 +147,16 @@ impl Store {
         });
         rows.into_iter().map(Run::try_from).collect()
     }
+
+    /// Forgets the runs (and their plans) that finished before `before`. Returns how many.
+    pub async fn prune_runs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let pruned = write_pool!(self, pool, _d => {
+            sqlx::query("DELETE FROM runs WHERE finished_at IS NOT NULL AND finished_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(pruned)
+    }
 }

@@ -173,6 +173,17 @@ impl Setup {
 impl Harness {
     /// Another runner on the same store and emulator (a second worker, or a restarted one).
     pub fn another_runner(&self, name: &str) -> Runner {
+        self.runner_with(
+            name,
+            RunnerOptions {
+                idle_poll: Duration::from_millis(10),
+                ..RunnerOptions::default()
+            },
+        )
+    }
+
+    /// A runner with these options on the same store and emulator.
+    pub fn runner_with(&self, name: &str, options: RunnerOptions) -> Runner {
         Runner::new(
             self.store.clone(),
             self.key.clone(),
@@ -181,10 +192,7 @@ impl Harness {
                 graph_url: self.emulator.base_url().to_owned(),
                 time_scale: 1000.0,
             }),
-            RunnerOptions {
-                idle_poll: Duration::from_millis(10),
-                ..RunnerOptions::default()
-            },
+            options,
             name,
         )
     }
