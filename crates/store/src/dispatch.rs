@@ -2,6 +2,32 @@
 //! pool (typed `SqlitePool` or `PgPool`) and `$dialect` the matching [`crate::Dialect`], for the
 //! few statements whose SQL differs.
 
+/// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+/// deferred transaction that read first cannot upgrade while another process (a second
+/// `entrasync` on the same file) has written, and fails with "database is locked" instead of
+/// waiting its turn. PostgreSQL's row locks need no such thing.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+impl BeginWrite for sqlx::SqlitePool {
+    type Db = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for sqlx::PgPool {
+    type Db = sqlx::Postgres;
+
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.begin().await
+    }
+}
+
 /// Runs `$body` against the pool that serves reads.
 macro_rules! read_pool {
     ($store:expr, $pool:ident, $dialect:ident => $body:block) => {
@@ -25,11 +51,15 @@ macro_rules! write_pool {
     ($store:expr, $pool:ident, $dialect:ident => $body:block) => {
         match &$store.backend {
             $crate::Backend::Sqlite { write: $pool, .. } => {
+                #[allow(unused_imports)]
+                use $crate::dispatch::BeginWrite as _;
                 #[allow(unused_variables)]
                 let $dialect = $crate::Dialect::Sqlite;
                 $body
             }
             $crate::Backend::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use $crate::dispatch::BeginWrite as _;
                 #[allow(unused_variables)]
                 let $dialect = $crate::Dialect::Postgres;
                 $body

@@ -82,7 +82,7 @@ impl Store {
             updated_at: at,
         };
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_group!(tx, &group).map_err(|err| {
                 if is_unique_violation(&err) {
                     group_name_taken(group.name.as_str())
@@ -134,7 +134,7 @@ impl Store {
     /// Applies a partial update; writes nothing when the patch changes nothing.
     pub async fn update_group(&self, id: GroupId, patch: GroupPatch) -> Result<Group> {
         let group = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let select = match dialect {
                 Dialect::Sqlite => SELECT_GROUP,
                 Dialect::Postgres => SELECT_GROUP_FOR_UPDATE,
@@ -168,7 +168,7 @@ impl Store {
     /// Deletes the group and its memberships.
     pub async fn delete_group(&self, id: GroupId) -> Result<()> {
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("DELETE FROM groups WHERE id = $1")
                 .bind(id.as_uuid())
                 .execute(&mut *tx)

@@ -180,7 +180,7 @@ impl Store {
         let mut changes: Vec<PendingChange> = Vec::new();
 
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
 
             // Users: one read for the batch, multi-row inserts, an update per changed user.
             let keys: Vec<String> = users

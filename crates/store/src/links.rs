@@ -192,7 +192,7 @@ impl Store {
 
     async fn clear_snapshot(&self, provider: ProviderId) -> Result<()> {
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM snapshot_objects WHERE provider_id = $1")
                 .bind(provider.as_uuid())
                 .execute(&mut *tx)
@@ -225,7 +225,7 @@ impl Store {
             .map(|(_, entry)| entry)
             .collect();
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for chunk in entries.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO snapshot_objects (provider_id, kind, remote_id, properties, key1, \

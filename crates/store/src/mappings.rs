@@ -147,7 +147,7 @@ impl Store {
     ) -> Result<PropertyMapping> {
         patch.validate()?;
         let mapping = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let select = match dialect {
                 Dialect::Sqlite => SELECT_BY_ID,
                 Dialect::Postgres => SELECT_BY_ID_FOR_UPDATE,

@@ -64,7 +64,7 @@ impl Store {
         let users = distinct(users);
         let mut outcome = MembershipChange::default();
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_group!(tx, group);
             for user in &users {
                 let user_exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
@@ -105,7 +105,7 @@ impl Store {
         let users = distinct(users);
         let mut outcome = MembershipChange::default();
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_group!(tx, group);
             for user in &users {
                 let deleted = sqlx::query("DELETE FROM memberships WHERE group_id = $1 AND user_id = $2")

@@ -105,7 +105,7 @@ impl Store {
         let sealed = sealed(key, id, credential)?;
         let settings = settings_json(&provider.settings)?;
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO providers (id, name, name_key, settings, credential_kind, credential, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -199,7 +199,7 @@ impl Store {
             .map(|credential| sealed(key, id, credential))
             .transpose()?;
         let result = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let select = match dialect {
                 Dialect::Sqlite => SELECT_BY_ID,
                 Dialect::Postgres => SELECT_BY_ID_FOR_UPDATE,

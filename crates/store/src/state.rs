@@ -139,7 +139,7 @@ impl Store {
     /// acts. `None`: healthy again; its work runs if it is enabled.
     pub async fn set_provider_health(&self, id: ProviderId, reason: Option<&str>) -> Result<()> {
         let updated = write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let settings: Option<Json<Value>> =
                 sqlx::query_scalar("SELECT settings FROM providers WHERE id = $1")
                     .bind(id.as_uuid())
@@ -223,7 +223,7 @@ impl Store {
         next: Option<DateTime<Utc>>,
     ) -> Result<bool> {
         let fired = write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let moved = sqlx::query(
                 "UPDATE provider_state SET next_run_at = $2 \
                  WHERE provider_id = $1 AND next_run_at = $3 AND active",

@@ -102,7 +102,7 @@ impl Store {
             updated_at: at,
         };
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_user!(tx, &user).map_err(|err| {
                 if is_unique_violation(&err) {
                     username_taken(user.username.as_str())
@@ -159,7 +159,7 @@ impl Store {
     pub async fn update_user(&self, id: UserId, patch: UserPatch) -> Result<User> {
         patch.validate()?;
         let user = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let select = match dialect {
                 Dialect::Sqlite => SELECT_USER,
                 Dialect::Postgres => SELECT_USER_FOR_UPDATE,
@@ -192,7 +192,7 @@ impl Store {
     /// Deletes the user and its memberships.
     pub async fn delete_user(&self, id: UserId) -> Result<()> {
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
                 .bind(id.as_uuid())
                 .execute(&mut *tx)

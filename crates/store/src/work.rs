@@ -309,18 +309,11 @@ const CLAIM_FULL_SYNC_SQLITE: &str = claim_sql!("w.kind = 'full_sync'", "");
 const CLAIM_FULL_SYNC_POSTGRES: &str =
     claim_sql!("w.kind = 'full_sync'", " FOR UPDATE SKIP LOCKED");
 
-const CLAIM_FULL_SYNC_OF_SQLITE: &str =
-    claim_sql!("w.kind = 'full_sync' AND w.provider_id = $5", "");
-const CLAIM_FULL_SYNC_OF_POSTGRES: &str = claim_sql!(
-    "w.kind = 'full_sync' AND w.provider_id = $5",
-    " FOR UPDATE SKIP LOCKED"
-);
-
 impl Store {
     /// Queues a full sync of the provider (or dirties the one queued already).
     pub async fn request_full_sync(&self, provider: ProviderId, trigger: Trigger) -> Result<()> {
         write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_provider_state!(tx, dialect, provider);
             enqueue_work!(tx, provider, &[NewWork::full_sync(provider, trigger)], now());
             tx.commit().await?;
@@ -361,7 +354,7 @@ impl Store {
 
     async fn feed_provider(&self, provider: ProviderId, limit: i64) -> Result<u64> {
         let queued = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // None: deleted since the providers were listed.
             let Some(cursor) = lock_provider_state!(tx, dialect, provider) else { return Ok(0) };
             let changes: Vec<ChangeRow> = sqlx::query_as(
@@ -398,7 +391,7 @@ impl Store {
         for chunk in ids.chunks(500) {
             let rows: Vec<NewWork> = chunk.iter().map(|id| NewWork::object(kind, *id)).collect();
             queued += write_pool!(self, pool, dialect => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 require_provider_state!(tx, dialect, provider);
                 let queued = enqueue_work!(tx, provider, &rows, now());
                 tx.commit().await?;
@@ -421,7 +414,7 @@ impl Store {
     ) -> Result<Option<WorkItem>> {
         let at = now();
         let rows: Vec<WorkRow> = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_provider_state!(tx, dialect, provider);
             enqueue_work!(tx, provider, &[NewWork::object(kind, object)], at);
             let rows = sqlx::query_as(
@@ -474,7 +467,7 @@ impl Store {
         );
         let at = now();
         let queued = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             require_provider_state!(tx, dialect, provider);
             let mut queued = 0;
             for statement in [USERS, GROUPS, ORPHANS] {
@@ -538,28 +531,38 @@ impl Store {
         Ok(items_from(rows)?.into_iter().next())
     }
 
-    /// Leases this provider's due full sync to `owner` (`None`: none is queued, or another node
-    /// holds it).
-    pub async fn claim_full_sync_of(
+    /// Queues a full sync of the provider and leases it to `owner` at once (`None`: another
+    /// node is running this provider's full sync right now; ask again when it is done). What an
+    /// administrator's "sync now, here" uses, so that no other node takes the request over.
+    pub async fn claim_full_sync_now(
         &self,
         provider: ProviderId,
+        trigger: Trigger,
         owner: &str,
         lease: Duration,
     ) -> Result<Option<WorkItem>> {
         let at = now();
         let rows: Vec<WorkRow> = write_pool!(self, pool, dialect => {
-            let claim = match dialect {
-                Dialect::Sqlite => CLAIM_FULL_SYNC_OF_SQLITE,
-                Dialect::Postgres => CLAIM_FULL_SYNC_OF_POSTGRES,
-            };
-            sqlx::query_as(claim)
-                .bind(owner)
-                .bind(lease_end(at, lease))
-                .bind(at)
-                .bind(1_i64)
-                .bind(provider.as_uuid())
-                .fetch_all(pool)
-                .await?
+            let mut tx = pool.begin_write().await?;
+            require_provider_state!(tx, dialect, provider);
+            enqueue_work!(tx, provider, &[NewWork::full_sync(provider, trigger)], at);
+            let rows = sqlx::query_as(
+                "UPDATE work SET lease_owner = $4, lease_until = $5 \
+                 WHERE provider_id = $1 AND kind = 'full_sync' AND object_id = $2 \
+                 AND subject_id = $3 AND (lease_until IS NULL OR lease_until < $6) \
+                 RETURNING provider_id, kind, object_id, subject_id, version, run_id, trigger, \
+                 attempts, run_at",
+            )
+            .bind(provider.as_uuid())
+            .bind(provider.as_uuid())
+            .bind(Uuid::nil())
+            .bind(owner)
+            .bind(lease_end(at, lease))
+            .bind(at)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            rows
         });
         Ok(items_from(rows)?.into_iter().next())
     }
@@ -588,7 +591,7 @@ impl Store {
     /// moved), in which case it is released, due again, and this returns false.
     pub async fn complete_work(&self, item: &WorkItem) -> Result<bool> {
         let completed = write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(concat!(
                 "DELETE FROM work ", where_item!(), " AND version = $5"
             ))
@@ -626,7 +629,7 @@ impl Store {
         error: &str,
     ) -> Result<()> {
         write_pool!(self, pool, _d => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deferred = sqlx::query(concat!(
                 "UPDATE work SET attempts = attempts + 1, run_at = $6, last_error = $7, \
                  lease_owner = NULL, lease_until = NULL ", where_item!(), " AND version = $5"

@@ -63,7 +63,11 @@ pub enum ProviderCommand {
     /// One run: its counts and the objects that failed (with `--plan`, a dry run's plan; with
     /// `--output json`, all of it, to export).
     Run {
+        /// The run's id, or `latest` (with `--provider`).
         run: String,
+        /// With `latest`: whose latest run.
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
         #[arg(long)]
         plan: bool,
     },
@@ -342,7 +346,27 @@ pub async fn run(settings: &Settings, command: ProviderCommand) -> anyhow::Resul
                 ],
             );
         }
-        ProviderCommand::Run { run, plan } => {
+        ProviderCommand::Run {
+            run,
+            provider,
+            plan,
+        } => {
+            let run = if run == "latest" {
+                let provider =
+                    provider.ok_or_else(|| anyhow::anyhow!("`latest` needs --provider NAME"))?;
+                let page: Value = client
+                    .get(&format!(
+                        "/api/v1/providers/{}/runs?limit=1",
+                        segment(&provider)
+                    ))
+                    .await?;
+                page["items"][0]["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow::anyhow!("provider {provider:?} has no run yet"))?
+            } else {
+                run
+            };
             let detail: Value = client
                 .get(&format!("/api/v1/runs/{}", segment(&run)))
                 .await?;

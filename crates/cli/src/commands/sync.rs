@@ -92,13 +92,16 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
     }
     // Asking for a sync by hand is the administrator's "try again": it clears a stopped state.
     store.set_provider_health(provider.id, None).await?;
-    store
-        .request_full_sync(provider.id, Trigger::Manual)
-        .await?;
     let progress = SyncProgress::new();
     let item = loop {
+        // Queued and leased here in one step, so that another node cannot take it over.
         if let Some(item) = store
-            .claim_full_sync_of(provider.id, runner.owner(), runner.options().lease)
+            .claim_full_sync_now(
+                provider.id,
+                Trigger::Manual,
+                runner.owner(),
+                runner.options().lease,
+            )
             .await?
         {
             break item;
