@@ -40,6 +40,9 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
                 .email
                 .as_ref()
                 .map(|email| email.as_str().to_lowercase());
+            if let Some(reason) = self.ambiguity(kind, key.as_deref()).await? {
+                return Ok(Outcome::Skipped { reason });
+            }
             if let Some(remote) = self.planned_adoption(kind, key).await? {
                 let value = serde_json::Value::Object(remote.properties.clone());
                 return match self.user_document(&user, Some(&value)).await? {
@@ -80,6 +83,9 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
         };
         let Some(link) = link else {
             let key = Some(group.name.as_str().to_lowercase());
+            if let Some(reason) = self.ambiguity(kind, key.as_deref()).await? {
+                return Ok(Outcome::Skipped { reason });
+            }
             if let Some(remote) = self.planned_adoption(kind, key).await? {
                 let value = serde_json::Value::Object(remote.properties.clone());
                 return match self.group_document(&group, Some(&value)).await? {
@@ -106,6 +112,36 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
             Documented::Document(document) => self.update(link, &known, document).await,
             Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
         }
+    }
+
+    /// When discovery found several unlinked remote objects matching this object, it linked
+    /// none; creating yet another would make it worse. The reason to skip it, if so.
+    async fn ambiguity(
+        &self,
+        kind: RemoteKind,
+        key: Option<&str>,
+    ) -> Result<Option<String>, SyncError> {
+        let (true, Some(key)) = (self.provider.settings.discovery, key) else {
+            return Ok(None);
+        };
+        if self
+            .links
+            .snapshot_taken_at(self.provider.id)
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        let matches = self.unlinked_matches(kind, key).await?;
+        Ok((matches.len() > 1).then(|| {
+            let ids: Vec<&str> = matches.iter().map(|remote| remote.id.as_str()).collect();
+            format!(
+                "{} {kind}s in Entra match {key:?} ({}): link the right one by hand \
+                 (entrasync link add), or tell them apart in Entra",
+                matches.len(),
+                ids.join(", ")
+            )
+        }))
     }
 
     /// In a dry run, the remote object discovery would have linked (a real run links it during

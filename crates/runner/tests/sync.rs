@@ -154,6 +154,24 @@ async fn discovery_links_users_by_email_and_groups_by_name_and_reports_ambiguity
         json!("ann name")
     );
     assert_eq!(h.remote_users().len(), 2, "no duplicate user was created");
+    assert_eq!(
+        h.remote_groups().len(),
+        3,
+        "no third group named Twice was created"
+    );
+    let state = h
+        .store
+        .object_state(h.provider.id, RemoteKind::Group, twice.id.as_uuid())
+        .await
+        .expect("state")
+        .expect("recorded");
+    assert_eq!(state.status, store::ObjectStatus::Skipped);
+    assert!(
+        state
+            .error_message
+            .is_some_and(|message| message.contains("2 groups in Entra match")),
+        "the reason names the ambiguity"
+    );
 }
 
 #[tokio::test]
