@@ -39,18 +39,20 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr().context("the listening address")?;
     // Standard output carries what a person (or a test) needs; logs go to standard error.
-    println!("entrasync is listening on http://{address} (database: {database})");
+    say(format_args!(
+        "entrasync is listening on http://{address} (database: {database})"
+    ));
     if let Some(token) = new_token {
-        println!(
+        say(format_args!(
             "Created an admin API token. It is shown only this once; keep it somewhere safe:\n\n    {token}\n\nUse it with: export ENTRASYNC_TOKEN={token}"
-        );
+        ));
     }
     if key_source == KeySource::Created {
-        println!(
+        say(format_args!(
             "Created the secret key that seals provider credentials: {}. Back it up; without it \
              stored credentials cannot be read. Several nodes must share it (secret_key).",
             config.secret_key_file.display()
-        );
+        ));
     }
     tracing::info!(%address, %database, "serving the admin API");
 
@@ -81,6 +83,15 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line for whoever started the server. Standard output may be closed by then (a supervisor
+/// that stopped reading): that must not stop the server, so write errors are ignored.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 /// Names this process in work leases.
