@@ -1,7 +1,7 @@
 //! Reconciling one user or group: create, adopt, update only what differs, or apply the delete
 //! action when it is gone from the directory or out of scope.
 
-use model::{GroupDeleteAction, GroupId, UserDeleteAction, UserId};
+use model::{Group, GroupDeleteAction, GroupId, User, UserDeleteAction, UserId};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -13,6 +13,40 @@ use crate::ports::{
 };
 use crate::scope::{group_in_scope, user_in_scope};
 use crate::sync::{Documented, Known, ProviderSync};
+
+/// A directory object that exists and is in scope.
+#[derive(Clone, Copy)]
+enum Present<'a> {
+    User(&'a User),
+    Group(&'a Group),
+}
+
+impl Present<'_> {
+    fn kind(self) -> RemoteKind {
+        match self {
+            Present::User(_) => RemoteKind::User,
+            Present::Group(_) => RemoteKind::Group,
+        }
+    }
+
+    fn object(self) -> Uuid {
+        match self {
+            Present::User(user) => user.id.as_uuid(),
+            Present::Group(group) => group.id.as_uuid(),
+        }
+    }
+
+    /// What discovery matches it by: a user's email, a group's name, lower-cased.
+    fn match_key(self) -> Option<String> {
+        match self {
+            Present::User(user) => user
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_lowercase()),
+            Present::Group(group) => Some(group.name.as_str().to_lowercase()),
+        }
+    }
+}
 
 /// What to do remotely when a linked object leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,47 +61,15 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
     /// action when the user is gone or out of scope).
     pub async fn reconcile_user(&self, id: UserId) -> Result<Outcome, SyncError> {
         let kind = RemoteKind::User;
-        let object = id.as_uuid();
-        let link = self.links.link(self.provider.id, kind, object).await?;
-        let user = match self.directory.user(id).await? {
+        let link = self
+            .links
+            .link(self.provider.id, kind, id.as_uuid())
+            .await?;
+        match self.directory.user(id).await? {
             Some(user) if user_in_scope(self.directory, &self.provider.settings, &user).await? => {
-                user
+                self.reconcile_present(Present::User(&user), link).await
             }
-            _ => return self.leave(kind, object, link).await,
-        };
-        let Some(link) = link else {
-            let key = user
-                .email
-                .as_ref()
-                .map(|email| email.as_str().to_lowercase());
-            if let Some(reason) = self.ambiguity(kind, key.as_deref()).await? {
-                return Ok(Outcome::Skipped { reason });
-            }
-            if let Some(remote) = self.planned_adoption(kind, key).await? {
-                let value = serde_json::Value::Object(remote.properties.clone());
-                return match self.user_document(&user, Some(&value)).await? {
-                    Documented::Document(document) => Ok(plan_adoption(kind, remote, &document)),
-                    Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
-                };
-            }
-            return match self.user_document(&user, None).await? {
-                Documented::Document(document) => self.create(kind, object, document).await,
-                Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
-            };
-        };
-        let known = self.known(&link).await?;
-        if let Known::Gone = known {
-            return match self.user_document(&user, None).await? {
-                Documented::Document(document) => self.recreate(link, document).await,
-                Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
-            };
-        }
-        match self
-            .user_document(&user, Some(&known.as_value(&link)))
-            .await?
-        {
-            Documented::Document(document) => self.update(link, &known, document).await,
-            Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
+            _ => self.leave(kind, id.as_uuid(), link).await,
         }
     }
 
@@ -75,42 +77,65 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
     /// action when the group is gone or out of scope).
     pub async fn reconcile_group(&self, id: GroupId) -> Result<Outcome, SyncError> {
         let kind = RemoteKind::Group;
-        let object = id.as_uuid();
-        let link = self.links.link(self.provider.id, kind, object).await?;
-        let group = match self.directory.group(id).await? {
-            Some(group) if group_in_scope(&self.provider.settings, &group) => group,
-            _ => return self.leave(kind, object, link).await,
-        };
+        let link = self
+            .links
+            .link(self.provider.id, kind, id.as_uuid())
+            .await?;
+        match self.directory.group(id).await? {
+            Some(group) if group_in_scope(&self.provider.settings, &group) => {
+                self.reconcile_present(Present::Group(&group), link).await
+            }
+            _ => self.leave(kind, id.as_uuid(), link).await,
+        }
+    }
+
+    /// An object in the directory and in scope: create it, adopt it, or bring it in line.
+    async fn reconcile_present(
+        &self,
+        present: Present<'_>,
+        link: Option<Link>,
+    ) -> Result<Outcome, SyncError> {
+        let kind = present.kind();
         let Some(link) = link else {
-            let key = Some(group.name.as_str().to_lowercase());
+            let key = present.match_key();
             if let Some(reason) = self.ambiguity(kind, key.as_deref()).await? {
                 return Ok(Outcome::Skipped { reason });
             }
             if let Some(remote) = self.planned_adoption(kind, key).await? {
                 let value = serde_json::Value::Object(remote.properties.clone());
-                return match self.group_document(&group, Some(&value)).await? {
+                return match self.document(present, Some(&value)).await? {
                     Documented::Document(document) => Ok(plan_adoption(kind, remote, &document)),
                     Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
                 };
             }
-            return match self.group_document(&group, None).await? {
-                Documented::Document(document) => self.create(kind, object, document).await,
+            return match self.document(present, None).await? {
+                Documented::Document(document) => {
+                    self.create(kind, present.object(), document).await
+                }
                 Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
             };
         };
         let known = self.known(&link).await?;
         if let Known::Gone = known {
-            return match self.group_document(&group, None).await? {
+            return match self.document(present, None).await? {
                 Documented::Document(document) => self.recreate(link, document).await,
                 Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
             };
         }
-        match self
-            .group_document(&group, Some(&known.as_value(&link)))
-            .await?
-        {
+        match self.document(present, Some(&known.as_value(&link))).await? {
             Documented::Document(document) => self.update(link, &known, document).await,
             Documented::Skipped(reason) => Ok(Outcome::Skipped { reason }),
+        }
+    }
+
+    async fn document(
+        &self,
+        present: Present<'_>,
+        link: Option<&serde_json::Value>,
+    ) -> Result<Documented, SyncError> {
+        match present {
+            Present::User(user) => self.user_document(user, link).await,
+            Present::Group(group) => self.group_document(group, link).await,
         }
     }
 
@@ -318,11 +343,11 @@ impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
     ) -> Result<Documented, SyncError> {
         match kind {
             RemoteKind::User => match self.directory.user(UserId::from_uuid(object)).await? {
-                Some(user) => self.user_document(&user, None).await,
+                Some(user) => self.document(Present::User(&user), None).await,
                 None => Ok(Documented::Skipped("the user was deleted".into())),
             },
             RemoteKind::Group => match self.directory.group(GroupId::from_uuid(object)).await? {
-                Some(group) => self.group_document(&group, None).await,
+                Some(group) => self.document(Present::Group(&group), None).await,
                 None => Ok(Documented::Skipped("the group was deleted".into())),
             },
         }

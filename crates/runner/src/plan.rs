@@ -260,12 +260,3 @@ enum PlanError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
-
-impl From<PlanError> for RunnerError {
-    fn from(error: PlanError) -> Self {
-        match error {
-            PlanError::Runner(error) => error,
-            other => RunnerError::Config(other.to_string()),
-        }
-    }
-}

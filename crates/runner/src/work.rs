@@ -2,16 +2,16 @@
 //! reconciles each one. A row is cleared only once its outcome is recorded, and only if nothing
 //! dirtied it again meanwhile; a row whose worker died is claimed again when its lease ends.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use engine::{Outcome, ProviderSync, RemoteKind, SyncError};
 use futures::StreamExt;
-use model::{GroupId, UserId};
+use model::{GroupId, ProviderId, UserId};
 use store::{ObjectState, ObjectStatus, WorkItem, WorkKind};
 use tracing::{debug, warn};
 
-use crate::{Runner, RunnerError};
+use crate::{ProviderRuntime, Runner, RunnerError};
 
 /// Change records fed into the work table per pass.
 const FEED_BATCH: u32 = 2000;
@@ -19,6 +19,12 @@ const FEED_BATCH: u32 = 2000;
 /// Attempts for a membership whose group or user is not linked yet (it usually is a moment
 /// later, once the object's own row is done).
 const NOT_READY_ATTEMPTS: u32 = 12;
+
+/// What the rows of one provider in a batch share.
+struct Batch {
+    runtime: Arc<ProviderRuntime>,
+    hold_deletes: bool,
+}
 
 impl Runner {
     /// One pass: feed new changes, claim a batch of due rows, reconcile them. Returns how many
@@ -30,36 +36,64 @@ impl Runner {
             .claim_work(&self.owner, self.options.batch, self.options.lease)
             .await?;
         let claimed = items.len();
-        futures::stream::iter(items)
-            .for_each_concurrent(self.options.concurrency, |item| async move {
-                if let Err(error) = self.process(&item).await {
-                    warn!(provider = %item.provider_id, object = %item.object_id, %error,
-                        "work row could not be processed; it will be retried");
-                }
-            })
-            .await;
+        let mut by_provider: BTreeMap<ProviderId, Vec<WorkItem>> = BTreeMap::new();
+        for item in items {
+            by_provider.entry(item.provider_id).or_default().push(item);
+        }
+        for (provider, items) in by_provider {
+            // The provider's runtime and approval state, read once per batch rather than per row.
+            let Some(batch) = self.batch(provider, &items).await? else {
+                continue;
+            };
+            let batch = &batch;
+            futures::stream::iter(items)
+                .for_each_concurrent(self.options.concurrency, |item| async move {
+                    if let Err(error) = self.process(&item, batch).await {
+                        warn!(provider = %item.provider_id, object = %item.object_id, %error,
+                            "work row could not be processed; it will be retried");
+                    }
+                })
+                .await;
+        }
         Ok(claimed)
     }
 
-    async fn process(&self, item: &WorkItem) -> Result<(), RunnerError> {
-        let runtime = match self.runtimes.get(item.provider_id).await {
+    /// What every row of a provider's batch shares. `None` when the provider cannot be set up
+    /// (its rows wait, and the provider shows why).
+    async fn batch(
+        &self,
+        provider: ProviderId,
+        items: &[WorkItem],
+    ) -> Result<Option<Batch>, RunnerError> {
+        let runtime = match self.runtimes.get(provider).await {
             Ok(runtime) => runtime,
             Err(error) if error.stops_provider() => {
                 let reason = error.to_string();
                 self.store
-                    .set_provider_health(item.provider_id, Some(&reason))
+                    .set_provider_health(provider, Some(&reason))
                     .await?;
-                self.store.retry_work(item, Utc::now(), &reason).await?;
-                return Ok(());
+                for item in items {
+                    self.store.retry_work(item, Utc::now(), &reason).await?;
+                }
+                return Ok(None);
             }
             Err(error) => return Err(error),
         };
         let hold_deletes = self
             .store
-            .provider_state(item.provider_id)
+            .provider_state(provider)
             .await?
             .approval_run
             .is_some();
+        Ok(Some(Batch {
+            runtime,
+            hold_deletes,
+        }))
+    }
+
+    async fn process(&self, item: &WorkItem, batch: &Batch) -> Result<(), RunnerError> {
+        let runtime = &batch.runtime;
+        let hold_deletes = batch.hold_deletes;
         let sync = ProviderSync {
             provider: &runtime.provider,
             mappings: &runtime.mappings,

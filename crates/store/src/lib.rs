@@ -20,6 +20,7 @@ mod users;
 mod groups;
 #[macro_use]
 mod work;
+mod leases;
 #[macro_use]
 mod state;
 mod changes;

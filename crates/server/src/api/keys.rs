@@ -101,3 +101,22 @@ pub async fn resolve_group(store: &Store, key: &str) -> Result<Group, ApiError> 
     let name = GroupName::parse(key).map_err(|_| not_found())?;
     store.find_group_by_name(&name).await?.ok_or_else(not_found)
 }
+
+/// The user or group a path names: `kind` is `users` or `groups`, `object` an id or a name.
+pub async fn resolve_object(
+    store: &Store,
+    kind: &str,
+    object: &str,
+) -> Result<(engine::RemoteKind, Uuid), ApiError> {
+    match kind {
+        "users" => Ok((
+            engine::RemoteKind::User,
+            resolve_user(store, object).await?.id.as_uuid(),
+        )),
+        "groups" => Ok((
+            engine::RemoteKind::Group,
+            resolve_group(store, object).await?.id.as_uuid(),
+        )),
+        _ => Err(ApiError::validation("kind", "kind must be users or groups")),
+    }
+}

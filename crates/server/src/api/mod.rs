@@ -4,10 +4,12 @@
 mod groups;
 mod import;
 mod keys;
+mod links;
 mod mappings;
 mod members;
 mod providers;
 mod runs;
+mod sync;
 mod users;
 
 use utoipa::{
@@ -135,22 +137,22 @@ pub fn routes() -> OpenApiRouter<AppState> {
             providers::update_provider,
             providers::delete_provider
         ))
-        .routes(routes!(runs::request_sync))
-        .routes(routes!(runs::request_plan))
-        .routes(routes!(runs::provider_status))
+        .routes(routes!(sync::request_sync))
+        .routes(routes!(sync::request_plan))
+        .routes(routes!(sync::provider_status))
         .routes(routes!(runs::list_runs))
         .routes(routes!(runs::get_run))
         .routes(routes!(runs::get_plan))
-        .routes(routes!(runs::object_state))
-        .routes(routes!(runs::approve_deletes))
-        .routes(routes!(runs::reject_deletes))
-        .routes(routes!(runs::sync_object))
-        .routes(routes!(runs::sync_object_ignoring_dry_run))
-        .routes(routes!(runs::list_links))
+        .routes(routes!(sync::object_state))
+        .routes(routes!(sync::approve_deletes))
+        .routes(routes!(sync::reject_deletes))
+        .routes(routes!(sync::sync_object))
+        .routes(routes!(sync::sync_object_ignoring_dry_run))
+        .routes(routes!(links::list_links))
         .routes(routes!(
-            runs::get_link,
-            runs::create_link,
-            runs::delete_link
+            links::get_link,
+            links::create_link,
+            links::delete_link
         ))
         .routes(routes!(
             mappings::get_mapping,

@@ -172,7 +172,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         provider: provider.id,
         quiet,
     };
-    demo.changes(&emulator).await?;
+    demo.changes().await?;
 
     let summary = summary(&store, &runner, &emulator, provider.id, started).await?;
     if args.json {
@@ -242,7 +242,7 @@ struct Changes<'a> {
 }
 
 impl Changes<'_> {
-    async fn changes(&self, emulator: &RunningEmulator) -> anyhow::Result<()> {
+    async fn changes(&self) -> anyhow::Result<()> {
         let users = self
             .store
             .list_users(&store::UserFilter::default(), store::Page::first(6))
@@ -307,7 +307,6 @@ impl Changes<'_> {
             async { self.store.update_user(e.id, leave).await.map(drop) },
         )
         .await?;
-        let _ = emulator;
         Ok(())
     }
 
