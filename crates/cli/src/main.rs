@@ -55,6 +55,9 @@ enum Command {
     /// Manage property mappings and try them on users and groups.
     #[command(subcommand)]
     Mapping(mappings::MappingCommand),
+    /// Manage the admin API's tokens: list, create (printed once), revoke.
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
     /// Links between directory objects and Entra objects: list, show, add by hand, remove.
     #[command(subcommand)]
     Link(links::LinkCommand),
@@ -108,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Group(command) => groups::run(&settings, command).await,
         Command::Provider(command) => providers::run(&settings, *command).await,
         Command::Mapping(command) => mappings::run(&settings, command).await,
+        Command::Token(command) => tokens::run(&settings, command).await,
         Command::Link(command) => links::run(&settings, command).await,
         Command::Import(args) => import::run(&settings, args).await,
         Command::Sync(args) => sync::run(&settings, args).await,

@@ -180,8 +180,16 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
     )))
     .expect("a JSON summary");
     assert_eq!(summary["status"], json!("succeeded"), "{summary}");
-    assert_eq!(summary["counts"]["created"], json!(26), "{summary}");
-    assert_eq!(summary["counts"]["members_added"], json!(25), "{summary}");
+    assert_eq!(
+        summary["report"]["outcomes"]["created"],
+        json!(26),
+        "{summary}"
+    );
+    assert_eq!(
+        summary["report"]["members"]["added"],
+        json!(25),
+        "{summary}"
+    );
     assert_eq!(users(&emulator).len(), 25);
 
     let again: Value = serde_json::from_str(&ok(run(
@@ -191,7 +199,11 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
         &["sync", "--provider", "entra", "--output", "json"],
     )))
     .expect("a JSON summary");
-    assert_eq!(again["counts"]["unchanged"], json!(26), "{again}");
+    assert_eq!(
+        again["report"]["outcomes"]["unchanged"],
+        json!(26),
+        "{again}"
+    );
 
     // A dry run after a change: the plan names the change, and nothing is sent.
     ok(run(
@@ -216,7 +228,7 @@ async fn entrasync_sync_runs_one_full_sync_and_exits_with_a_summary() {
     )))
     .expect("a JSON summary");
     assert_eq!(plan["dry_run"], json!(true), "{plan}");
-    assert_eq!(plan["counts"]["updated"], json!(1), "{plan}");
+    assert_eq!(plan["report"]["outcomes"]["updated"], json!(1), "{plan}");
     assert_eq!(
         emulator.counters().writes,
         writes,

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::ports::{Properties, RemoteKind};
+use crate::remote::{Properties, RemoteKind};
 
 /// Properties that are only ever sent on create: Graph never returns them, so comparing them
 /// would PATCH them on every sync.

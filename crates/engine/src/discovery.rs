@@ -1,43 +1,15 @@
-//! Discovery: list the tenant once per full sync into the snapshot, then link the in-scope
-//! directory objects that already exist remotely (users by email, groups by name). Discovery
-//! changes nothing remotely.
+//! Discovery: list the tenant once into a snapshot of its own. Nothing is linked here: the
+//! planner adopts, object by object, what the snapshot matches (users by email, groups by
+//! name), so that a plan and a run decide alike. Discovery changes nothing remotely.
 
-use model::{GroupId, UserId};
-use serde::Serialize;
+use model::{DiscoveryCounts, Provider};
 use serde_json::Value;
 
 use crate::compare::select;
+use crate::local::{Snapshot, SnapshotEntry, SnapshotPurpose};
 use crate::outcome::{SyncError, escalate};
-use crate::ports::{
-    Directory, Link, Links, Properties, RemoteId, RemoteKind, RemoteObject, SnapshotEntry, Target,
-};
-use crate::scope::{group_in_scope, user_in_scope};
-use crate::sync::ProviderSync;
-
-/// How many directory objects discovery reads per page.
-const PAGE: u32 = 500;
-
-/// What discovery found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DiscoveryReport {
-    pub remote_users: u64,
-    pub remote_groups: u64,
-    /// Links made (in a dry run: that would be made).
-    pub users_linked: u64,
-    pub groups_linked: u64,
-    /// Directory objects that several remote objects match: none of them is linked.
-    pub ambiguous: Vec<Ambiguity>,
-}
-
-/// A directory object that several remote objects answer to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Ambiguity {
-    pub kind: RemoteKind,
-    pub object: uuid::Uuid,
-    /// The email or group name matched.
-    pub key: String,
-    pub candidates: Vec<RemoteId>,
-}
+use crate::ports::{Fence, Snapshots, TargetRead};
+use crate::remote::{RemoteKind, RemoteObject};
 
 /// Progress of a discovery, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,178 +34,86 @@ pub fn match_keys(kind: RemoteKind, object: &RemoteObject) -> Vec<String> {
     keys
 }
 
-impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
-    /// Lists the tenant into the snapshot (every page once), then links what matches.
-    pub async fn discover(
-        &self,
-        progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
-    ) -> Result<DiscoveryReport, SyncError> {
-        let mut report = DiscoveryReport::default();
-        let started = Self::now();
-        self.links.begin_snapshot(self.provider.id).await?;
-        report.remote_users = self.list_into_snapshot(RemoteKind::User, progress).await?;
-        report.remote_groups = self.list_into_snapshot(RemoteKind::Group, progress).await?;
-        self.links
-            .finish_snapshot(self.provider.id, started)
-            .await?;
-        self.link_users(&mut report).await?;
-        self.link_groups(&mut report).await?;
-        Ok(report)
+/// Lists every remote user and group into a new snapshot (every page once). A full sync's
+/// (`SnapshotPurpose::Sync`) becomes the provider's current snapshot when complete; a plan's
+/// stays private. A snapshot left half-written (an error, a lost claim) is never used.
+pub async fn discover<S, R, F>(
+    provider: &Provider,
+    store: &S,
+    target: &R,
+    fence: &F,
+    purpose: SnapshotPurpose,
+    progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+) -> Result<(Snapshot, DiscoveryCounts), SyncError>
+where
+    S: Snapshots,
+    R: TargetRead,
+    F: Fence,
+{
+    let snapshot = store.begin_snapshot(provider.id, purpose).await?;
+    let listed = async {
+        let remote_users =
+            list_into(store, target, fence, snapshot, RemoteKind::User, progress).await?;
+        let remote_groups =
+            list_into(store, target, fence, snapshot, RemoteKind::Group, progress).await?;
+        // A node that lost its claim while listing must not make its listing current.
+        if !fence.holds() {
+            return Err(SyncError::LeaseLost);
+        }
+        Ok(DiscoveryCounts {
+            remote_users,
+            remote_groups,
+        })
     }
-
-    async fn list_into_snapshot(
-        &self,
-        kind: RemoteKind,
-        progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
-    ) -> Result<u64, SyncError> {
-        let mut count = 0;
-        let mut next: Option<String> = None;
-        loop {
-            let page = match self.target.list(kind, select(kind), next.as_deref()).await {
-                Ok(page) => page,
-                Err(error) => {
-                    escalate(error)?;
-                    return Err(SyncError::NotReady(format!(
-                        "Entra refused to list {kind}s"
-                    )));
-                }
-            };
-            let entries: Vec<SnapshotEntry> = page
-                .objects
-                .into_iter()
-                .map(|object| SnapshotEntry {
-                    keys: match_keys(kind, &object),
-                    object,
-                })
-                .collect();
-            count += entries.len() as u64;
-            self.links
-                .add_to_snapshot(self.provider.id, kind, &entries)
-                .await?;
-            progress(DiscoveryProgress::Listed { kind, count });
-            match page.next {
-                Some(token) => next = Some(token),
-                None => return Ok(count),
+    .await;
+    match listed {
+        Ok(counts) => Ok((store.finish_snapshot(snapshot).await?, counts)),
+        Err(error) => {
+            if let Err(dropped) = store.drop_snapshot(snapshot).await {
+                tracing::warn!(error = %dropped, %snapshot, "a half-written snapshot was not dropped");
             }
+            Err(error)
         }
     }
+}
 
-    async fn link_users(&self, report: &mut DiscoveryReport) -> Result<(), SyncError> {
-        let mut after: Option<UserId> = None;
-        loop {
-            let page = self.directory.users_page(after, PAGE).await?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = Some(last.id);
-            for user in &page {
-                let Some(email) = &user.email else { continue };
-                if !user_in_scope(self.directory, &self.provider.settings, user).await? {
-                    continue;
-                }
-                let key = email.as_str().to_lowercase();
-                if self
-                    .try_link(RemoteKind::User, user.id.as_uuid(), key, report)
-                    .await?
-                {
-                    report.users_linked += 1;
-                }
+async fn list_into<S: Snapshots, R: TargetRead, F: Fence>(
+    store: &S,
+    target: &R,
+    fence: &F,
+    snapshot: crate::local::SnapshotId,
+    kind: RemoteKind,
+    progress: &(dyn Fn(DiscoveryProgress) + Send + Sync),
+) -> Result<u64, SyncError> {
+    let mut count = 0;
+    let mut next: Option<String> = None;
+    loop {
+        if !fence.holds() {
+            return Err(SyncError::LeaseLost);
+        }
+        let page = match target.list(kind, select(kind), next.as_deref()).await {
+            Ok(page) => page,
+            Err(error) => {
+                escalate(error)?;
+                return Err(SyncError::NotReady(format!(
+                    "Entra refused to list {kind}s"
+                )));
             }
-        }
-    }
-
-    async fn link_groups(&self, report: &mut DiscoveryReport) -> Result<(), SyncError> {
-        let mut after: Option<GroupId> = None;
-        loop {
-            let page = self.directory.groups_page(after, PAGE).await?;
-            let Some(last) = page.last() else {
-                return Ok(());
-            };
-            after = Some(last.id);
-            for group in &page {
-                if !group_in_scope(&self.provider.settings, group) {
-                    continue;
-                }
-                let key = group.name.as_str().to_lowercase();
-                if self
-                    .try_link(RemoteKind::Group, group.id.as_uuid(), key, report)
-                    .await?
-                {
-                    report.groups_linked += 1;
-                }
-            }
-        }
-    }
-
-    /// The snapshot's objects matching `key` that no directory object is linked to.
-    pub(crate) async fn unlinked_matches(
-        &self,
-        kind: RemoteKind,
-        key: &str,
-    ) -> Result<Vec<RemoteObject>, SyncError> {
-        let provider = self.provider.id;
-        let mut candidates = Vec::new();
-        for remote in self.links.snapshot_matching(provider, kind, key).await? {
-            if self
-                .links
-                .link_to_remote(provider, kind, &remote.id)
-                .await?
-                .is_none()
-            {
-                candidates.push(remote);
-            }
-        }
-        Ok(candidates)
-    }
-
-    /// Links `object` to the one unlinked remote object matching `key`. Already linked objects
-    /// keep their link; several candidates are reported, never guessed between.
-    async fn try_link(
-        &self,
-        kind: RemoteKind,
-        object: uuid::Uuid,
-        key: String,
-        report: &mut DiscoveryReport,
-    ) -> Result<bool, SyncError> {
-        let provider = self.provider.id;
-        if self.links.link(provider, kind, object).await?.is_some() {
-            return Ok(false);
-        }
-        let mut candidates: Vec<RemoteId> = self
-            .unlinked_matches(kind, &key)
-            .await?
+        };
+        let entries: Vec<SnapshotEntry> = page
+            .objects
             .into_iter()
-            .map(|remote| remote.id)
+            .map(|object| SnapshotEntry {
+                keys: match_keys(kind, &object),
+                object,
+            })
             .collect();
-        match candidates.len() {
-            0 => Ok(false),
-            1 => {
-                if !self.dry_run() {
-                    let remote_id = candidates.remove(0);
-                    // Linked "before" the snapshot: the next reconcile compares the document
-                    // with what discovery read, and PATCHes only what differs.
-                    let link = Link {
-                        provider,
-                        kind,
-                        object,
-                        remote_id,
-                        written: Properties::new(),
-                        synced_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
-                    };
-                    self.links.save_link(&link).await?;
-                }
-                Ok(true)
-            }
-            _ => {
-                candidates.sort();
-                report.ambiguous.push(Ambiguity {
-                    kind,
-                    object,
-                    key,
-                    candidates,
-                });
-                Ok(false)
-            }
+        count += entries.len() as u64;
+        store.add_to_snapshot(snapshot, kind, &entries).await?;
+        progress(DiscoveryProgress::Listed { kind, count });
+        match page.next {
+            Some(token) => next = Some(token),
+            None => return Ok(count),
         }
     }
 }

@@ -3,62 +3,21 @@
 use std::time::Duration;
 
 use mapping::MappingError;
+use model::OutcomeKind;
 use serde::Serialize;
 
-use crate::ports::{LocalError, Properties, RemoteFailure, RemoteId, TargetError};
+use crate::local::LocalError;
+use crate::plan::Operation;
+use crate::remote::{RemoteFailure, RemoteId, TargetError};
 
-/// A remote operation a sync performs, or in a dry run would perform.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "operation", rename_all = "snake_case")]
-pub enum Operation {
-    /// Create the object with this document (secrets such as the password left out).
-    Create { document: Properties },
-    /// Create again an object deleted in Entra, and link the new one.
-    Recreate {
-        previous: RemoteId,
-        document: Properties,
-    },
-    /// PATCH these properties (only those that differ).
-    Update {
-        remote_id: RemoteId,
-        changes: Vec<FieldChange>,
-    },
-    /// Link an existing remote object.
-    Adopt { remote_id: RemoteId },
-    /// Delete the remote object.
-    Delete { remote_id: RemoteId },
-    /// Set `accountEnabled = false` on the remote user.
-    Disable { remote_id: RemoteId },
-    /// Forget the link, touch nothing remotely.
-    Unlink { remote_id: RemoteId },
-    /// Add members to a group: linked users by remote id, and (in a plan) users the run
-    /// creates first, by username.
-    AddMembers {
-        group: RemoteId,
-        members: Vec<RemoteId>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        new_members: Vec<String>,
-    },
-    /// Remove a member from a group.
-    RemoveMember { group: RemoteId, member: RemoteId },
-}
-
-/// One property an update changes: what Entra holds (as far as we know) and what it will hold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub property: String,
-    pub before: Option<serde_json::Value>,
-    pub after: serde_json::Value,
-}
-
-/// What reconciling one object (or one membership) did.
+/// What reconciling one item did (or, in a dry run, would do).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Created {
         remote_id: RemoteId,
     },
-    /// Created again after it was deleted in Entra.
+    /// Created again after Entra confirmed the linked object was gone.
     Recreated {
         remote_id: RemoteId,
     },
@@ -76,6 +35,12 @@ pub enum Outcome {
     Skipped {
         reason: String,
     },
+    /// Several unlinked remote objects match it; none is linked, none is created.
+    Ambiguous {
+        kind: crate::remote::RemoteKind,
+        key: String,
+        candidates: Vec<RemoteId>,
+    },
     /// Not in scope and not linked: nothing to do.
     OutOfScope,
     Deleted {
@@ -92,38 +57,43 @@ pub enum Outcome {
     Rejected {
         failure: RemoteFailure,
     },
-    MembersChanged {
+    /// Members added and removed (and refused).
+    Members {
         added: u64,
         removed: u64,
+        failed: u64,
     },
     /// Dry run: what would be done.
     Planned {
         operations: Vec<Operation>,
     },
-    /// A delete or disable held by accidental-delete protection, waiting for approval.
+    /// A delete or disable held by accidental-delete protection, waiting for approval under
+    /// the run `run`.
     Held {
+        run: model::RunId,
         operations: Vec<Operation>,
     },
 }
 
 impl Outcome {
-    /// The name a run counts this outcome under.
-    pub fn name(&self) -> &'static str {
+    /// What a run counts this outcome as.
+    pub fn kind(&self) -> OutcomeKind {
         match self {
-            Outcome::Created { .. } => "created",
-            Outcome::Recreated { .. } => "recreated",
-            Outcome::Adopted { .. } => "adopted",
-            Outcome::Updated { .. } => "updated",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::OutOfScope => "out_of_scope",
-            Outcome::Deleted { .. } => "deleted",
-            Outcome::Disabled { .. } => "disabled",
-            Outcome::Unlinked { .. } => "unlinked",
-            Outcome::Rejected { .. } => "failed",
-            Outcome::MembersChanged { .. } => "members_changed",
-            Outcome::Planned { .. } => "planned",
-            Outcome::Held { .. } => "held",
+            Outcome::Created { .. } => OutcomeKind::Created,
+            Outcome::Recreated { .. } => OutcomeKind::Recreated,
+            Outcome::Adopted { .. } => OutcomeKind::Adopted,
+            Outcome::Updated { .. } => OutcomeKind::Updated,
+            Outcome::Unchanged => OutcomeKind::Unchanged,
+            Outcome::Skipped { .. } => OutcomeKind::Skipped,
+            Outcome::Ambiguous { .. } => OutcomeKind::Ambiguous,
+            Outcome::OutOfScope => OutcomeKind::OutOfScope,
+            Outcome::Deleted { .. } => OutcomeKind::Deleted,
+            Outcome::Disabled { .. } => OutcomeKind::Disabled,
+            Outcome::Unlinked { .. } => OutcomeKind::Unlinked,
+            Outcome::Rejected { .. } => OutcomeKind::Failed,
+            Outcome::Members { .. } => OutcomeKind::Members,
+            Outcome::Planned { .. } => OutcomeKind::Planned,
+            Outcome::Held { .. } => OutcomeKind::Held,
         }
     }
 
@@ -134,6 +104,30 @@ impl Outcome {
             | Outcome::Recreated { remote_id }
             | Outcome::Adopted { remote_id, .. }
             | Outcome::Updated { remote_id, .. } => Some(remote_id),
+            _ => None,
+        }
+    }
+
+    /// Why nothing was done, for an administrator: a skip's reason, an ambiguity's candidates.
+    pub fn explanation(&self) -> Option<String> {
+        match self {
+            Outcome::Skipped { reason } => Some(reason.clone()),
+            Outcome::Ambiguous {
+                kind,
+                key,
+                candidates,
+            } => {
+                let ids: Vec<&str> = candidates.iter().map(RemoteId::as_str).collect();
+                Some(format!(
+                    "{} {kind}s in Entra match {key:?} ({}): link the right one by hand \
+                     (entrasync link add), or tell them apart in Entra",
+                    candidates.len(),
+                    ids.join(", ")
+                ))
+            }
+            Outcome::Held { .. } => {
+                Some("held by accidental-delete protection: awaiting approval".to_owned())
+            }
             _ => None,
         }
     }
@@ -160,6 +154,13 @@ pub enum SyncError {
     /// linked yet): try again shortly.
     #[error("not ready: {0}")]
     NotReady(String),
+    /// The provider was stopped meanwhile (by an error another item met, or an administrator):
+    /// the reason.
+    #[error("{0}")]
+    Stopped(String),
+    /// The claim on this work was lost (another node holds it now): stop writing, leave it.
+    #[error("the claim on this work was lost: another node holds it now")]
+    LeaseLost,
     #[error("local storage failed: {0}")]
     Local(#[from] LocalError),
 }
@@ -168,6 +169,13 @@ impl SyncError {
     /// Whether this error stops the whole provider (and its run) until an administrator acts.
     pub fn stops_provider(&self) -> bool {
         matches!(self, SyncError::Mapping(_) | SyncError::Fatal(_))
+    }
+
+    pub(crate) fn transient(code: &str, message: impl Into<String>, after: Duration) -> Self {
+        SyncError::Transient {
+            retry_after: Some(after),
+            failure: RemoteFailure::local(code, message),
+        }
     }
 }
 

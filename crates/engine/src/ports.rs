@@ -1,163 +1,30 @@
-//! The ports of the engine, in domain words. Implementations live elsewhere: `entra` implements
-//! [`Target`] over Microsoft Graph; tests use in-memory fakes.
+//! The ports of the engine, in domain words: everything it reads and writes goes through these.
+//! Implementations live elsewhere (`store` for the local ones, `entra` for the target, `runner`
+//! for evaluation, fencing and the work queue); `testkit` has in-memory fakes of them all.
+//!
+//! Reading and writing are separate traits, so that the planner, which only decides, cannot
+//! write: it is given [`TargetRead`] and [`LinksRead`], never [`Target`] or [`Links`].
 
-use std::{fmt, future::Future, time::Duration};
+use std::future::Future;
 
-use chrono::{DateTime, Utc};
-use model::{Group, GroupId, ProviderId, User, UserId};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use mapping::{Mapped, MappingError};
+use model::{Group, GroupId, Provider, ProviderId, RunId, User, UserId};
+use serde_json::Value;
 use uuid::Uuid;
 
-/// Remote properties as Graph's JSON spells them (`displayName`, `accountEnabled`, …).
-pub type Properties = Map<String, Value>;
+use crate::local::{
+    Item, Link, LocalError, NewLink, Reservation, Snapshot, SnapshotEntry, SnapshotId,
+    SnapshotPurpose,
+};
+use crate::outcome::{Outcome, SyncError};
+use crate::plan::{PlanItem, Planned};
+use crate::remote::{
+    Anchor, CreateKey, MemberChange, Properties, RemoteId, RemoteKind, RemoteObject, RemotePage,
+    TargetError,
+};
 
-/// The id of a remote object (an Entra object id).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RemoteId(String);
-
-impl RemoteId {
-    pub fn new(id: impl Into<String>) -> Self {
-        Self(id.into())
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RemoteId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Which kind of remote object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RemoteKind {
-    User,
-    Group,
-}
-
-impl RemoteKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RemoteKind::User => "user",
-            RemoteKind::Group => "group",
-        }
-    }
-}
-
-impl fmt::Display for RemoteKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A remote object as the target read it: its id and the properties it was asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteObject {
-    pub id: RemoteId,
-    pub properties: Properties,
-}
-
-/// One page of a remote listing, and where the next one starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemotePage {
-    pub objects: Vec<RemoteObject>,
-    /// Opaque; pass it back to read the next page. `None` on the last page.
-    pub next: Option<String>,
-}
-
-/// How to find a remote object without knowing its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Anchor {
-    /// A user by `userPrincipalName` (regardless of case).
-    UserPrincipalName(String),
-    /// A user by `mail` (regardless of case).
-    Mail(String),
-    /// A user or group by `mailNickname`.
-    MailNickname(String),
-    /// A group by `displayName` (not unique in Entra: several may answer).
-    DisplayName(String),
-}
-
-/// What adding or removing members did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberChange {
-    /// Members whose membership changed.
-    pub changed: Vec<RemoteId>,
-    /// Members that were already in the state asked for (already members, or not members).
-    pub unchanged: Vec<RemoteId>,
-}
-
-/// What the remote side said when it refused, kept so that an administrator can quote it to
-/// the remote's support (its request id and date).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteFailure {
-    /// The remote's error code (Graph's `error.code`, or a detail code such as
-    /// `ObjectConflict`).
-    pub code: String,
-    pub message: String,
-    pub request_id: Option<String>,
-    pub date: Option<String>,
-}
-
-impl fmt::Display for RemoteFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(request_id) = &self.request_id {
-            write!(f, " (request-id {request_id}")?;
-            if let Some(date) = &self.date {
-                write!(f, ", {date}")?;
-            }
-            f.write_str(")")?;
-        }
-        Ok(())
-    }
-}
-
-/// A target's failure, classified once (by the target) by what the engine should do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TargetError {
-    /// Try again later (throttled, a server or network fault, a reference not replicated yet).
-    #[error("transient failure: {failure}")]
-    Transient {
-        retry_after: Option<Duration>,
-        failure: RemoteFailure,
-    },
-    /// The object is gone remotely.
-    #[error("not found: {failure}")]
-    NotFound { failure: RemoteFailure },
-    /// An object with the same unique property exists: look it up and adopt it.
-    #[error("already exists: {failure}")]
-    AlreadyExists { failure: RemoteFailure },
-    /// This object was refused (an invalid value, a domain not verified): record it, go on.
-    #[error("rejected: {failure}")]
-    Rejected { failure: RemoteFailure },
-    /// Nothing will work until an administrator acts (credentials, permissions, tenant).
-    #[error("fatal: {failure}")]
-    Fatal { failure: RemoteFailure },
-}
-
-impl TargetError {
-    pub fn failure(&self) -> &RemoteFailure {
-        match self {
-            TargetError::Transient { failure, .. }
-            | TargetError::NotFound { failure }
-            | TargetError::AlreadyExists { failure }
-            | TargetError::Rejected { failure }
-            | TargetError::Fatal { failure } => failure,
-        }
-    }
-}
-
-/// The remote directory the engine reconciles (Entra ID, or a fake). Every method is one
-/// remote operation as the engine sees it; how it maps onto requests (batching, chunking,
-/// retries within a call, pacing) is the implementation's business.
-pub trait Target: Send + Sync {
+/// Reading the remote directory (Entra ID, or a fake).
+pub trait TargetRead: Send + Sync {
     /// One page of every remote object of `kind`, with at least `select`ed properties.
     fn list(
         &self,
@@ -182,11 +49,25 @@ pub trait Target: Send + Sync {
         select: &[&str],
     ) -> impl Future<Output = Result<Vec<RemoteObject>, TargetError>> + Send;
 
-    /// Creates an object with these properties.
+    /// One page of a group's direct members (ids only are needed).
+    fn list_members(
+        &self,
+        group: &RemoteId,
+        next: Option<&str>,
+    ) -> impl Future<Output = Result<RemotePage, TargetError>> + Send;
+}
+
+/// Writing the remote directory. Every method is one remote operation as the engine sees it;
+/// how it maps onto requests (batching, chunking, retries within a call, pacing) is the
+/// implementation's business.
+pub trait Target: TargetRead {
+    /// Creates an object with these properties. `key` makes it idempotent: a create with a key
+    /// already used answers the object the first one made (whose answer may have been lost).
     fn create(
         &self,
         kind: RemoteKind,
         properties: &Properties,
+        key: &CreateKey,
     ) -> impl Future<Output = Result<RemoteObject, TargetError>> + Send;
 
     /// Sets these properties (only these) on the object.
@@ -204,13 +85,6 @@ pub trait Target: Send + Sync {
         id: &RemoteId,
     ) -> impl Future<Output = Result<(), TargetError>> + Send;
 
-    /// One page of a group's direct members (ids only are needed).
-    fn list_members(
-        &self,
-        group: &RemoteId,
-        next: Option<&str>,
-    ) -> impl Future<Output = Result<RemotePage, TargetError>> + Send;
-
     /// Adds members to a group, any number of them (the target chunks as its remote allows);
     /// members already there count as unchanged, not as failures.
     fn add_members(
@@ -225,22 +99,6 @@ pub trait Target: Send + Sync {
         group: &RemoteId,
         member: &RemoteId,
     ) -> impl Future<Output = Result<MemberChange, TargetError>> + Send;
-}
-
-/// A failure of our own storage (the directory or the links), as the engine sees it: nothing to
-/// classify, the run or the work row simply tries again later.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LocalError(#[source] Box<dyn std::error::Error + Send + Sync>);
-
-impl LocalError {
-    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self(Box::new(error))
-    }
-
-    pub fn message(message: impl Into<String>) -> Self {
-        Self(message.into().into())
-    }
 }
 
 /// The directory as the engine reads it: users, groups and direct memberships.
@@ -290,33 +148,8 @@ pub trait Directory: Send + Sync {
     ) -> impl Future<Output = Result<Vec<User>, LocalError>> + Send;
 }
 
-/// A link: directory object `object` is remote object `remote_id` for `provider`, with what we
-/// last wrote to it (the properties, create-only ones left out) and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Link {
-    pub provider: ProviderId,
-    pub kind: RemoteKind,
-    /// The user or group id.
-    pub object: Uuid,
-    pub remote_id: RemoteId,
-    /// The properties we last wrote (or, for an adopted object, none yet). A direct sync, which
-    /// reads nothing remotely, compares the new document against these.
-    pub written: Properties,
-    /// When we last wrote to the remote object (or linked it).
-    pub synced_at: DateTime<Utc>,
-}
-
-/// A remote object as discovery read it, with the keys discovery matches directory objects by:
-/// for users `mail` and `userPrincipalName`, for groups `displayName`, each lower-cased.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotEntry {
-    pub object: RemoteObject,
-    /// At most two keys (absent properties give none).
-    pub keys: Vec<String>,
-}
-
-/// The links of a provider, and the snapshot of the tenant that discovery read.
-pub trait Links: Send + Sync {
+/// Reading a provider's links.
+pub trait LinksRead: Send + Sync {
     /// The link of this directory object, if any.
     fn link(
         &self,
@@ -333,8 +166,31 @@ pub trait Links: Send + Sync {
         remote: &RemoteId,
     ) -> impl Future<Output = Result<Option<Link>, LocalError>> + Send;
 
-    /// Creates or replaces the link of `link.object`.
-    fn save_link(&self, link: &Link) -> impl Future<Output = Result<(), LocalError>> + Send;
+    /// Up to `limit` links of `kind` with object ids after `after`, in object id order.
+    fn links_page(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Link>, LocalError>> + Send;
+
+    /// Like [`LinksRead::links_page`], only the links whose directory object is gone (what a
+    /// full sync cleans up besides the objects that left its scope).
+    fn orphaned_links_page(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Link>, LocalError>> + Send;
+}
+
+/// Writing a provider's links.
+pub trait Links: LinksRead {
+    /// Creates or replaces the link of `link.object`, stamped with the store's clock. Fails
+    /// when another object of the provider is linked to the same remote object.
+    fn save_link(&self, link: &NewLink) -> impl Future<Output = Result<(), LocalError>> + Send;
 
     /// Removes the link of this directory object (nothing when there is none).
     fn remove_link(
@@ -343,38 +199,49 @@ pub trait Links: Send + Sync {
         kind: RemoteKind,
         object: Uuid,
     ) -> impl Future<Output = Result<(), LocalError>> + Send;
+}
 
-    /// Starts a new snapshot of the tenant: forgets the previous one.
+/// Snapshots of the tenant, as discovery lists it. Each discovery writes its own; none is
+/// ever changed after it is finished, so a reader never sees another discovery's half.
+pub trait Snapshots: Send + Sync {
+    /// Starts a new, empty snapshot.
     fn begin_snapshot(
         &self,
         provider: ProviderId,
-    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+        purpose: SnapshotPurpose,
+    ) -> impl Future<Output = Result<SnapshotId, LocalError>> + Send;
 
     /// Adds one listed page of remote objects to the snapshot.
     fn add_to_snapshot(
         &self,
-        provider: ProviderId,
+        snapshot: SnapshotId,
         kind: RemoteKind,
         entries: &[SnapshotEntry],
     ) -> impl Future<Output = Result<(), LocalError>> + Send;
 
-    /// Marks the snapshot complete, as read starting at `started_at`.
+    /// Marks the snapshot complete. A full sync's becomes the provider's current snapshot (the
+    /// older ones go); a plan's stays private.
     fn finish_snapshot(
         &self,
-        provider: ProviderId,
-        started_at: DateTime<Utc>,
+        snapshot: SnapshotId,
+    ) -> impl Future<Output = Result<Snapshot, LocalError>> + Send;
+
+    /// Forgets a snapshot (a plan's, once the plan is made).
+    fn drop_snapshot(
+        &self,
+        snapshot: SnapshotId,
     ) -> impl Future<Output = Result<(), LocalError>> + Send;
 
-    /// When the last complete snapshot started to be read (`None`: there is none).
-    fn snapshot_taken_at(
+    /// The provider's current snapshot: the last full sync's.
+    fn current_snapshot(
         &self,
         provider: ProviderId,
-    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, LocalError>> + Send;
+    ) -> impl Future<Output = Result<Option<Snapshot>, LocalError>> + Send;
 
     /// The remote object as the snapshot holds it.
     fn snapshot_object(
         &self,
-        provider: ProviderId,
+        snapshot: SnapshotId,
         kind: RemoteKind,
         id: &RemoteId,
     ) -> impl Future<Output = Result<Option<RemoteObject>, LocalError>> + Send;
@@ -382,8 +249,166 @@ pub trait Links: Send + Sync {
     /// The snapshot's objects with `key` among their [`SnapshotEntry::keys`].
     fn snapshot_matching(
         &self,
-        provider: ProviderId,
+        snapshot: SnapshotId,
         kind: RemoteKind,
         key: &str,
     ) -> impl Future<Output = Result<Vec<RemoteObject>, LocalError>> + Send;
+}
+
+/// One delete or disable, asked of accidental-delete protection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteRequest<'a> {
+    pub provider: &'a Provider,
+    /// What it is, as the plan of held deletes lists it.
+    pub item: PlanItem,
+}
+
+/// Accidental-delete protection's bookkeeping: the deletes and disables done per provider over
+/// its rolling window, the approval that holds them, and what an approval allows.
+pub trait Protection: Send + Sync {
+    /// Asks to delete or disable one object now: allowed while the provider's deletes and
+    /// disables within its window stay within its threshold (or an approval allows it), else
+    /// held and listed under the provider's approval run (started if there is none). Atomic:
+    /// two nodes asking at once never both pass the threshold.
+    fn reserve_delete(
+        &self,
+        request: &DeleteRequest<'_>,
+    ) -> impl Future<Output = Result<Reservation, LocalError>> + Send;
+
+    /// A full sync found more deletes than the threshold: `run` holds these until an
+    /// administrator decides (unless another run holds deletes already: that one is kept).
+    fn hold_deletes(
+        &self,
+        provider: ProviderId,
+        run: RunId,
+        items: &[PlanItem],
+    ) -> impl Future<Output = Result<RunId, LocalError>> + Send;
+
+    /// The run whose held deletes await a decision, if any.
+    fn approval_run(
+        &self,
+        provider: ProviderId,
+    ) -> impl Future<Output = Result<Option<RunId>, LocalError>> + Send;
+
+    /// Ends the wait for a decision: `allow` more deletes and disables may go past the
+    /// threshold (the approved ones; 0 after a rejection).
+    fn end_approval(
+        &self,
+        provider: ProviderId,
+        allow: u64,
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+}
+
+/// A dry run's plan, as it is being made.
+pub trait Plans: Send + Sync {
+    /// Appends items to the run's plan (their `seq` grows).
+    fn add_plan_items(
+        &self,
+        run: RunId,
+        items: &[PlanItem],
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// What this run's plan does to a directory object's remote twin, when it changes its
+    /// link (see [`Planned::of`]): what later steps of the same plan (membership) go by.
+    fn planned(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        object: Uuid,
+    ) -> impl Future<Output = Result<Option<Planned>, LocalError>> + Send;
+}
+
+/// Evaluating a provider's mappings. CPU work that may take up to the sandbox's limit: the
+/// runner's implementation runs it off the async workers.
+pub trait Evaluator: Send + Sync {
+    /// The user's document; `link` is what the expression sees (`None` when creating).
+    fn map_user(
+        &self,
+        user: &User,
+        group_names: Vec<String>,
+        link: Option<Value>,
+    ) -> impl Future<Output = Result<Mapped, MappingError>> + Send;
+
+    /// The group's document; `link` is what the expression sees (`None` when creating).
+    fn map_group(
+        &self,
+        group: &Group,
+        member_count: u64,
+        link: Option<Value>,
+    ) -> impl Future<Output = Result<Mapped, MappingError>> + Send;
+}
+
+/// Whether the work being done is still ours: checked before every remote write, so that a
+/// node that lost its claim (it hung, its lease ran out, another node took over) stops.
+pub trait Fence: Send + Sync {
+    fn holds(&self) -> bool;
+}
+
+/// Work that is not shared with anyone (a test, a one-off command holding its own lock).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unfenced;
+
+impl Fence for Unfenced {
+    fn holds(&self) -> bool {
+        true
+    }
+}
+
+/// What the items of a run came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub outcomes: std::collections::BTreeMap<model::OutcomeKind, u64>,
+    pub members: model::MemberCounts,
+}
+
+impl Tally {
+    /// Counts one item's outcome: objects by outcome, memberships in the member counts.
+    pub fn count(&mut self, item: Item, outcome: &Outcome) {
+        match (item, outcome) {
+            (
+                Item::Members(_) | Item::Membership { .. },
+                Outcome::Members {
+                    added,
+                    removed,
+                    failed,
+                },
+            ) => {
+                self.members.added += added;
+                self.members.removed += removed;
+                self.members.failed += failed;
+            }
+            (Item::Members(_) | Item::Membership { .. }, Outcome::Rejected { .. }) => {
+                self.members.failed += 1;
+            }
+            (Item::Members(_) | Item::Membership { .. }, _) => {}
+            (Item::User(_) | Item::Group(_), outcome) => {
+                *self.outcomes.entry(outcome.kind()).or_insert(0) += 1;
+            }
+        }
+    }
+}
+
+/// Where a full sync's items go to be reconciled: the runner's durable work table, shared with
+/// direct syncs (so that one object is never reconciled twice at once) and with other nodes.
+pub trait WorkQueue: Send + Sync {
+    /// Queues these items of `provider`: for `run`, behind direct syncs; without a run, as
+    /// direct syncs.
+    fn enqueue(
+        &self,
+        provider: ProviderId,
+        run: Option<RunId>,
+        items: &[Item],
+    ) -> impl Future<Output = Result<(), LocalError>> + Send;
+
+    /// Waits until every item queued for `run` is done, reporting how many are left; fails
+    /// when the run lost its claim or the provider was stopped.
+    fn drain(
+        &self,
+        provider: ProviderId,
+        run: RunId,
+        left: &(dyn Fn(u64) + Send + Sync),
+    ) -> impl Future<Output = Result<(), SyncError>> + Send;
+
+    /// What the run's items came to so far.
+    fn tally(&self, run: RunId) -> impl Future<Output = Result<Tally, LocalError>> + Send;
 }

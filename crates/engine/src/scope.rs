@@ -2,7 +2,8 @@
 
 use model::{Group, GroupScope, ProviderSettings, User};
 
-use crate::ports::{Directory, LocalError};
+use crate::local::LocalError;
+use crate::ports::Directory;
 
 /// Whether the user is in the provider's scope: not a service account when those are excluded,
 /// and a direct member of the filter group when there is one. Inactive users are in scope (they

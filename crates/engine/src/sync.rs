@@ -1,154 +1,144 @@
-//! One provider's sync context: its settings, compiled mappings, and the ports it works through.
+//! One provider's sync: its settings and the ports it works through, and the reconcile of one
+//! item (decide, then apply; a write that finds the object gone asks Entra again first).
 
-use chrono::{DateTime, Utc};
-use mapping::{
-    Context, GroupInput, GroupMappings, Mapped, Mapper, ProviderContext, UserInput, UserMappings,
-};
+use std::time::Duration;
+
+use mapping::{Context, GroupInput, Mapped, Mapper, MappingError, ProviderContext, UserInput};
 use model::{Group, Provider, User};
 use serde_json::Value;
 
-use crate::compare::Baseline;
-use crate::outcome::SyncError;
-use crate::ports::{Directory, Link, Links, LocalError, Properties, RemoteKind, Target};
+use crate::apply::{Applied, Executor};
+use crate::local::{Item, Snapshot};
+use crate::outcome::{Outcome, SyncError};
+use crate::plan::Step;
+use crate::planner::Planner;
+use crate::ports::{Directory, Evaluator, Fence, Links, Protection, Snapshots, Target};
 
 /// A provider's mappings, compiled once per provider version.
 pub struct ProviderMappings {
-    pub users: UserMappings,
-    pub groups: GroupMappings,
+    pub users: mapping::UserMappings,
+    pub groups: mapping::GroupMappings,
     /// What expressions see as `provider`.
     pub context: ProviderContext,
 }
 
-/// Everything reconciling needs for one provider. Cheap to build: it only borrows.
-pub struct ProviderSync<'a, D, L, T> {
-    pub provider: &'a Provider,
-    pub mappings: &'a ProviderMappings,
+/// Evaluates mappings right here, on the caller's thread: for tests and one-off tools (the
+/// runner evaluates off the async workers).
+pub struct InlineEvaluator<'a> {
     pub mapper: &'a Mapper,
-    pub directory: &'a D,
-    pub links: &'a L,
-    pub target: &'a T,
-    /// Accidental-delete protection is holding this provider's deletes and disables: they are
-    /// reported as held, not done, until an administrator decides.
-    pub hold_deletes: bool,
+    pub mappings: &'a ProviderMappings,
 }
 
-/// A document, or why there is none.
-pub(crate) enum Documented {
-    Document(Properties),
-    Skipped(String),
-}
-
-/// What the engine knows of a linked remote object.
-pub(crate) enum Known {
-    /// Discovery read it after our last write: compare with what it read.
-    Read(Properties),
-    /// Only what we last wrote.
-    Written,
-    /// Discovery listed the tenant after our last write and did not see it: deleted in Entra.
-    Gone,
-}
-
-impl Known {
-    pub(crate) fn baseline<'b>(&'b self, link: &'b Link) -> Baseline<'b> {
-        match self {
-            Known::Read(remote) => Baseline::Read {
-                remote,
-                written: &link.written,
-            },
-            Known::Written | Known::Gone => Baseline::Written(&link.written),
-        }
-    }
-
-    /// What a mapping sees as `link`: the remote attributes as best known.
-    pub(crate) fn as_value(&self, link: &Link) -> Value {
-        match self {
-            Known::Read(remote) => Value::Object(crate::compare::merged(&link.written, remote)),
-            Known::Written | Known::Gone => Value::Object(link.written.clone()),
-        }
-    }
-}
-
-impl<D: Directory, L: Links, T: Target> ProviderSync<'_, D, L, T> {
-    pub(crate) fn dry_run(&self) -> bool {
-        self.provider.settings.dry_run
-    }
-
-    pub(crate) fn now() -> DateTime<Utc> {
-        Utc::now()
-    }
-
-    /// What the engine knows of the remote object behind `link`.
-    pub(crate) async fn known(&self, link: &Link) -> Result<Known, LocalError> {
-        let Some(taken_at) = self.links.snapshot_taken_at(self.provider.id).await? else {
-            return Ok(Known::Written);
-        };
-        if link.synced_at > taken_at {
-            return Ok(Known::Written);
-        }
-        Ok(
-            match self
-                .links
-                .snapshot_object(self.provider.id, link.kind, &link.remote_id)
-                .await?
-            {
-                Some(remote) => Known::Read(remote.properties),
-                None => Known::Gone,
-            },
-        )
-    }
-
-    /// The user's document; `link` is what the expression sees (`None` when creating).
-    pub(crate) async fn user_document(
+impl Evaluator for InlineEvaluator<'_> {
+    async fn map_user(
         &self,
         user: &User,
-        link: Option<&Value>,
-    ) -> Result<Documented, SyncError> {
-        let group_names = self.directory.user_group_names(user.id).await?;
+        group_names: Vec<String>,
+        link: Option<Value>,
+    ) -> Result<Mapped, MappingError> {
         let input = UserInput {
             user,
             group_names: &group_names,
         };
         let context = Context {
             provider: &self.mappings.context,
-            link,
+            link: link.as_ref(),
         };
-        let mapped = self
-            .mapper
-            .map_user(&self.mappings.users, &input, &context)?;
-        Ok(documented(mapped, RemoteKind::User))
+        self.mapper.map_user(&self.mappings.users, &input, &context)
     }
 
-    /// The group's document; `link` is what the expression sees (`None` when creating).
-    pub(crate) async fn group_document(
+    async fn map_group(
         &self,
         group: &Group,
-        link: Option<&Value>,
-    ) -> Result<Documented, SyncError> {
-        let member_count = self.directory.member_count(group.id).await?;
+        member_count: u64,
+        link: Option<Value>,
+    ) -> Result<Mapped, MappingError> {
         let input = GroupInput {
             group,
             member_count,
         };
         let context = Context {
             provider: &self.mappings.context,
-            link,
+            link: link.as_ref(),
         };
-        let mapped = self
-            .mapper
-            .map_group(&self.mappings.groups, &input, &context)?;
-        Ok(documented(mapped, RemoteKind::Group))
+        self.mapper
+            .map_group(&self.mappings.groups, &input, &context)
     }
 }
 
-fn documented(mapped: Mapped, kind: RemoteKind) -> Documented {
-    match mapped {
-        Mapped::Document(document) => Documented::Document(document.into_map()),
-        Mapped::Skip { mapping, reason } => Documented::Skipped(match reason {
-            Some(reason) => format!("mapping {mapping:?} skipped it: {reason}"),
-            None => format!("mapping {mapping:?} skipped it"),
-        }),
-        Mapped::NoMappings => {
-            Documented::Skipped(format!("the provider's {kind} mappings produce nothing"))
+/// Everything reconciling needs for one provider. Cheap to build: it only borrows.
+pub struct ProviderSync<'a, S, T, E, F> {
+    pub provider: &'a Provider,
+    /// The directory, links, snapshots and protection (the store).
+    pub store: &'a S,
+    pub target: &'a T,
+    pub evaluator: &'a E,
+    /// Whether the work is still ours; checked before every remote write.
+    pub fence: &'a F,
+    /// How long after our last write a 404 is taken for replication lag (normally
+    /// [`crate::REPLICATION_GRACE`]).
+    pub grace: Duration,
+}
+
+impl<S, T, E, F> ProviderSync<'_, S, T, E, F> {
+    /// The planner over `snapshot` (it only reads).
+    pub fn planner(&self, snapshot: Option<Snapshot>) -> Planner<'_, S, T, E> {
+        Planner {
+            provider: self.provider,
+            store: self.store,
+            target: self.target,
+            evaluator: self.evaluator,
+            snapshot,
+            grace: self.grace,
         }
+    }
+
+    pub fn executor(&self) -> Executor<'_, S, T, F> {
+        Executor {
+            provider: self.provider,
+            store: self.store,
+            target: self.target,
+            fence: self.fence,
+        }
+    }
+}
+
+impl<S, T, E, F> ProviderSync<'_, S, T, E, F>
+where
+    S: Directory + Links + Snapshots + Protection,
+    T: Target,
+    E: Evaluator,
+    F: Fence,
+{
+    /// Brings one item in line now, compared with the provider's current snapshot.
+    pub async fn reconcile(&self, item: Item) -> Result<Outcome, SyncError> {
+        let snapshot = self.store.current_snapshot(self.provider.id).await?;
+        let planner = self.planner(snapshot);
+        let plan = planner.plan(item).await?;
+        match self.executor().apply(&plan).await? {
+            Applied::Done(outcome) => Ok(outcome),
+            Applied::Vanished => {
+                let plan = planner.replan_vanished(&plan).await?;
+                match self.executor().apply(&plan).await? {
+                    Applied::Done(outcome) => Ok(outcome),
+                    Applied::Vanished => Err(SyncError::transient(
+                        "vanished",
+                        format!("{item}: the object Entra made again is gone at once"),
+                        Duration::from_secs(60),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// What reconciling one item would do now, done nothing of: `Planned` with its
+    /// operations, or the outcome that needs none.
+    pub async fn plan_item(&self, item: Item) -> Result<Outcome, SyncError> {
+        let snapshot = self.store.current_snapshot(self.provider.id).await?;
+        let plan = self.planner(snapshot).plan(item).await?;
+        Ok(match plan.step {
+            Step::Nothing(outcome) => outcome,
+            Step::Apply(operations) => Outcome::Planned { operations },
+        })
     }
 }

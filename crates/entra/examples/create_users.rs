@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use engine::ports::{Properties, RemoteKind, TargetError};
+use engine::{Properties, RemoteKind, TargetError};
 use entra::EntraTarget;
 use futures::StreamExt;
 use graph_emulator::{Emulator, EmulatorConfig, Knobs};

@@ -1,7 +1,7 @@
 //! Anchors: how an object is found without its id — for lookups, and to resolve a create whose
 //! outcome is unknown (did Graph make it before the connection broke?).
 
-use engine::ports::{Anchor, Properties, RemoteKind};
+use engine::{Anchor, Properties, RemoteKind};
 use msgraph::Kind;
 
 pub(crate) fn kind(k: RemoteKind) -> Kind {
@@ -21,8 +21,8 @@ pub(crate) fn filter(anchor: &Anchor) -> (&'static str, &str) {
     }
 }
 
-/// The anchor a new object is looked up by: the UPN for users (unique in the tenant), the
-/// mailNickname for groups (what the engine keeps unique for the groups it creates).
+/// The anchor a new object is looked up by when a create's outcome is unknown: the UPN for
+/// users (unique in the tenant). Groups need none: they are upserted by their key.
 pub(crate) fn of_new(kind: RemoteKind, properties: &Properties) -> Option<Anchor> {
     let text = |k: &str| {
         properties

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use engine::ports::{Properties, RemoteFailure, RemoteKind, RemoteObject, TargetError};
+use engine::{Properties, RemoteFailure, RemoteKind, RemoteObject, TargetError};
 use msgraph::{BatchRequest, GraphError, MAX_BATCH, Method, Page};
 use serde_json::Value;
 

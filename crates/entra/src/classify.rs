@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use engine::ports::{RemoteFailure, TargetError};
+use engine::{RemoteFailure, TargetError};
 use msgraph::{ApiError, GraphError};
 
 /// The application permissions this target needs (named in permission errors).
@@ -106,6 +106,23 @@ pub fn classify(err: &GraphError) -> TargetError {
         GraphError::TokenTransport(m) => TargetError::Transient {
             retry_after: None,
             failure: plain("tokenEndpointUnreachable", m.clone()),
+        },
+        GraphError::TokenTimeout { url, after } => TargetError::Transient {
+            retry_after: None,
+            failure: plain(
+                "tokenEndpointTimeout",
+                format!(
+                    "the login endpoint {url} did not answer within {} s",
+                    after.as_secs()
+                ),
+            ),
+        },
+        // A wrong Graph URL or an endpoint that is not Graph: nothing works until it is fixed.
+        GraphError::LinkRefused { link, reason } => TargetError::Fatal {
+            failure: plain(
+                "linkRefused",
+                format!("refused to send the Graph token to {link}: {reason}"),
+            ),
         },
         GraphError::Decode {
             message,

@@ -1,7 +1,7 @@
 //! The tenant's verified domains, fetched once and cached: a UPN whose domain is not among
 //! them is refused locally with a clear error, instead of a vague 400 from Graph.
 
-use engine::ports::{RemoteFailure, TargetError};
+use engine::{RemoteFailure, TargetError};
 use msgraph::GraphClient;
 use tokio::sync::OnceCell;
 

@@ -1,4 +1,4 @@
-//! The Entra ID target of the sync engine: implements [`engine::ports::Target`] over the
+//! The Entra ID target of the sync engine: implements [`engine::Target`] over the
 //! `msgraph` client, and is the only place where Graph's errors are classified into the
 //! engine's kinds (design.md §5).
 //!

@@ -1,15 +1,19 @@
-//! [`EntraTarget`]: the engine's `Target` over `msgraph`. Reads map one to one; creates
-//! resolve an unknown outcome by looking the anchor up before trying again; membership adds go
-//! in `members@odata.bind` chunks of 20, falling back to a `$batch` of `$ref` adds when some
-//! members are already there (Graph refuses the whole chunk then).
+//! [`EntraTarget`]: the engine's `Target` over `msgraph`. Reads map one to one. A group is
+//! created by upsert on its `uniqueName` (the engine's create key), so that a create retried
+//! after a lost answer, a crash or a restart finds the group the first one made; a user's
+//! create resolves an unknown outcome by looking its UPN up before trying again. Membership
+//! adds go in `members@odata.bind` chunks of 20, falling back to a `$batch` of `$ref` adds when
+//! some members are already there (Graph refuses the whole chunk then).
 
 use std::collections::HashSet;
 
-use engine::ports::{
-    Anchor, MemberChange, Properties, RemoteFailure, RemoteId, RemoteKind, RemoteObject,
-    RemotePage, Target, TargetError,
+use engine::{
+    Anchor, CreateKey, MemberChange, Properties, RemoteFailure, RemoteId, RemoteKind, RemoteObject,
+    RemotePage, Target, TargetError, TargetRead,
 };
-use msgraph::{BatchRequest, GraphClient, GraphError, MAX_BATCH, MAX_BIND, Method, Object, Page};
+use msgraph::{
+    BatchRequest, GraphClient, GraphError, GroupUpsert, MAX_BATCH, MAX_BIND, Method, Object, Page,
+};
 use serde_json::json;
 
 use crate::anchors;
@@ -98,6 +102,35 @@ impl EntraTarget {
         Ok((found.len() == 1).then(|| found.remove(0)))
     }
 
+    /// Creates a group, or answers the one an earlier call with the same key made: an upsert
+    /// on `uniqueName`, which Graph applies at most once per key however often it is sent.
+    async fn upsert_group(
+        &self,
+        properties: &Properties,
+        key: &CreateKey,
+    ) -> Result<RemoteObject, TargetError> {
+        match self.graph.upsert_group(key.as_str(), properties).await {
+            Ok(GroupUpsert::Created(group)) => to_remote(group),
+            Ok(GroupUpsert::Existing) => {
+                match self.graph.group_by_unique_name(key.as_str(), &[]).await {
+                    Ok(group) => to_remote(group),
+                    // It exists (Graph just said so) but does not show yet: replication.
+                    Err(GraphError::Api(api)) if api.status == 404 => Err(TargetError::Transient {
+                        retry_after: None,
+                        failure: RemoteFailure {
+                            code: "notReplicatedYet".into(),
+                            message: format!("group {key} exists but Graph does not show it yet"),
+                            request_id: api.request_id.clone(),
+                            date: api.date.clone(),
+                        },
+                    }),
+                    Err(error) => Err(classify(&error)),
+                }
+            }
+            Err(error) => Err(classify(&error)),
+        }
+    }
+
     async fn add_by_ref(
         &self,
         group: &RemoteId,
@@ -139,7 +172,7 @@ impl EntraTarget {
     }
 }
 
-impl Target for EntraTarget {
+impl TargetRead for EntraTarget {
     async fn list(
         &self,
         kind: RemoteKind,
@@ -183,12 +216,31 @@ impl Target for EntraTarget {
         found.into_iter().map(to_remote).collect()
     }
 
+    async fn list_members(
+        &self,
+        group: &RemoteId,
+        next: Option<&str>,
+    ) -> Result<RemotePage, TargetError> {
+        let page = self
+            .graph
+            .list_members_page(group.as_str(), next)
+            .await
+            .map_err(|e| classify(&e))?;
+        to_page(page)
+    }
+}
+
+impl Target for EntraTarget {
     async fn create(
         &self,
         kind: RemoteKind,
         properties: &Properties,
+        key: &CreateKey,
     ) -> Result<RemoteObject, TargetError> {
         self.check_new(kind, properties).await?;
+        if kind == RemoteKind::Group {
+            return self.upsert_group(properties, key).await;
+        }
         let anchor = anchors::of_new(kind, properties);
         let mut uncertain = false;
         for _ in 0..CREATE_ATTEMPTS {
@@ -246,19 +298,6 @@ impl Target for EntraTarget {
             .delete(anchors::kind(kind), id.as_str())
             .await
             .map_err(|e| classify(&e))
-    }
-
-    async fn list_members(
-        &self,
-        group: &RemoteId,
-        next: Option<&str>,
-    ) -> Result<RemotePage, TargetError> {
-        let page = self
-            .graph
-            .list_members_page(group.as_str(), next)
-            .await
-            .map_err(|e| classify(&e))?;
-        to_page(page)
     }
 
     async fn add_members(

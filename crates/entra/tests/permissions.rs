@@ -1,6 +1,6 @@
 //! Permission and credential failures are Fatal (wiremock: the emulator grants everything).
 
-use engine::ports::{RemoteId, RemoteKind, Target, TargetError};
+use engine::{RemoteId, RemoteKind, Target, TargetError, TargetRead};
 use entra::EntraTarget;
 use msgraph::{ClientConfig, Credential, Endpoints, GraphClient, PacingConfig};
 use serde_json::json;

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use engine::ports::{Anchor, Properties, RemoteId, RemoteKind, Target, TargetError};
+use engine::{
+    Anchor, CreateKey, Properties, RemoteId, RemoteKind, Target, TargetError, TargetRead,
+};
 use entra::EntraTarget;
 use graph_emulator::{Emulator, EmulatorConfig, Knobs, RunningEmulator};
 use msgraph::{ClientConfig, Credential, Endpoints, GraphClient, PacingConfig, RetryPolicy};
@@ -51,6 +53,11 @@ fn user(alias: &str, domain: &str) -> Properties {
     .clone()
 }
 
+/// A create key of its own (each create stands for another directory object).
+fn key() -> CreateKey {
+    CreateKey::derive(model::ProviderId::new(), uuid::Uuid::now_v7(), None)
+}
+
 fn group(name: &str) -> Properties {
     json!({"displayName": name, "mailEnabled": false, "mailNickname": name,
            "securityEnabled": true})
@@ -63,7 +70,7 @@ fn group(name: &str) -> Properties {
 async fn users_create_find_update_delete_and_classification() {
     let (_emu, t) = start(Knobs::default()).await;
     let u = t
-        .create(RemoteKind::User, &user("O'Brien", "CONTOSO.com"))
+        .create(RemoteKind::User, &user("O'Brien", "CONTOSO.com"), &key())
         .await
         .expect("create");
     let found = t
@@ -78,7 +85,7 @@ async fn users_create_find_update_delete_and_classification() {
     assert_eq!(found[0].id, u.id);
 
     match t
-        .create(RemoteKind::User, &user("O'Brien", "contoso.com"))
+        .create(RemoteKind::User, &user("O'Brien", "contoso.com"), &key())
         .await
     {
         Err(TargetError::AlreadyExists { failure }) => {
@@ -87,7 +94,10 @@ async fn users_create_find_update_delete_and_classification() {
         }
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
-    match t.create(RemoteKind::User, &user("x", "fabrikam.com")).await {
+    match t
+        .create(RemoteKind::User, &user("x", "fabrikam.com"), &key())
+        .await
+    {
         Err(TargetError::Rejected { failure }) => assert!(
             failure.message.contains("'fabrikam.com'"),
             "{}",
@@ -98,7 +108,7 @@ async fn users_create_find_update_delete_and_classification() {
     let mut bad = user("y", "contoso.com");
     bad.insert("mailNickname".into(), json!("has space"));
     assert!(matches!(
-        t.create(RemoteKind::User, &bad).await,
+        t.create(RemoteKind::User, &bad, &key()).await,
         Err(TargetError::Rejected { .. })
     ));
 
@@ -133,7 +143,7 @@ async fn users_create_find_update_delete_and_classification() {
 async fn membership_is_idempotent() {
     let (_emu, t) = start(Knobs::default()).await;
     let g = t
-        .create(RemoteKind::Group, &group("eng"))
+        .create(RemoteKind::Group, &group("eng"), &key())
         .await
         .expect("group");
     assert_eq!(
@@ -149,6 +159,7 @@ async fn membership_is_idempotent() {
             t.create(
                 RemoteKind::User,
                 &user(&format!("u{i}"), "contoso.onmicrosoft.com"),
+                &key(),
             )
             .await
             .expect("user")
@@ -196,11 +207,15 @@ async fn a_reference_not_yet_replicated_is_transient() {
     })
     .await;
     let g = t
-        .create(RemoteKind::Group, &group("lagging"))
+        .create(RemoteKind::Group, &group("lagging"), &key())
         .await
         .expect("group");
     let u = t
-        .create(RemoteKind::User, &user("fresh", "contoso.onmicrosoft.com"))
+        .create(
+            RemoteKind::User,
+            &user("fresh", "contoso.onmicrosoft.com"),
+            &key(),
+        )
         .await
         .expect("user");
     match t.add_members(&g.id, &[u.id]).await {
@@ -225,7 +240,7 @@ async fn creates_under_faults_make_no_duplicates() {
         .collect();
     let mut ok = 0;
     for p in &props[..20] {
-        match t.create(RemoteKind::User, p).await {
+        match t.create(RemoteKind::User, p, &key()).await {
             Ok(_) => ok += 1,
             Err(TargetError::Transient { .. }) => {}
             Err(e) => panic!("{e:?}"),
@@ -248,4 +263,51 @@ async fn creates_under_faults_make_no_duplicates() {
         ok >= 55,
         "retries and lookups resolve nearly everything: {ok}"
     );
+}
+
+#[tokio::test]
+async fn a_group_whose_create_answers_were_all_lost_is_made_once() {
+    // Graph applied every try and lost every answer: the key makes the group once.
+    let (emu, t) = start(Knobs {
+        post_write_fault_rate: 1.0,
+        // A lost answer may hang before the reset: short, so the retries are not minutes.
+        hang_ms: 50,
+        ..Knobs::default()
+    })
+    .await;
+    let key = key();
+    let first = t.create(RemoteKind::Group, &group("lost"), &key).await;
+    assert!(first.is_err(), "every answer was lost: {first:?}");
+    emu.set_knobs(Knobs::default());
+    let made = t
+        .create(RemoteKind::Group, &group("lost"), &key)
+        .await
+        .expect("the same key answers the group");
+    let groups = emu.dump()["groups"].as_array().cloned().unwrap_or_default();
+    assert_eq!(groups.len(), 1, "one group: {groups:?}");
+    assert_eq!(groups[0]["id"].as_str(), Some(made.id.as_str()));
+}
+
+#[tokio::test]
+async fn a_user_whose_create_answer_was_lost_is_found_by_its_upn() {
+    let (emu, t) = start(Knobs {
+        post_write_fault_rate: 1.0,
+        hang_ms: 50,
+        fault_seed: Some(7),
+        ..Knobs::default()
+    })
+    .await;
+    let lost = t
+        .create(
+            RemoteKind::User,
+            &user("lost", "contoso.onmicrosoft.com"),
+            &key(),
+        )
+        .await;
+    emu.set_knobs(Knobs::default());
+    let users = emu.dump()["users"].as_array().cloned().unwrap_or_default();
+    assert_eq!(users.len(), 1, "one user, whatever the answers: {users:?}");
+    if let Ok(user) = lost {
+        assert_eq!(users[0]["id"].as_str(), Some(user.id.as_str()));
+    }
 }

@@ -68,9 +68,30 @@ pub struct Knobs {
     pub hang_rate: f64,
     /// How long a hanging request hangs, in milliseconds (pick it above the client timeout).
     pub hang_ms: u64,
+    /// Fraction (0..=1) of successful writes (POST, PATCH, PUT, DELETE, `$batch` items
+    /// included) that are applied and then answered with a 500, 503 or 504, or, outside
+    /// `$batch`, a connection reset or a hang of `hang_ms` then a reset.
+    pub post_write_fault_rate: f64,
     /// For this many milliseconds after an object is created, referencing it in a membership
     /// change answers Graph's "referenced object does not exist" 400 (replication lag).
     pub replication_lag_ms: u64,
+    /// Eventual consistency of reads, in milliseconds: an object created less than this long
+    /// ago is missing from lists, `$filter`, `$count` and delta, answers 404 to GET, PATCH and
+    /// DELETE by key, and cannot be referenced in membership changes (the replication-lag
+    /// 400); a deleted object stays in lists and `$filter` results for as long.
+    pub read_lag_ms: u64,
+    /// A 429 storm: the fraction (0..=1) of Graph requests (`$batch` items included) refused
+    /// with 429 whatever the app's quota holds, as Graph does when the tenant or the service
+    /// is overloaded by others. Its `Retry-After` is `storm_retry_after_ms`. A harness turns
+    /// it on and off to make storms of a chosen length.
+    pub storm_rate: f64,
+    /// The `Retry-After` a storm's 429s carry, in real milliseconds: seconds, as Graph's are
+    /// (the quota's own 429s ask for the exact, usually tiny, refill time).
+    pub storm_retry_after_ms: u64,
+    /// Seed of the fault decisions (jitter, hangs, resets, server errors, storms): the same seed and
+    /// the same requests, sent one after another, give the same faults. `None` draws from the
+    /// thread's generator. A new seed starts its sequence over; so does a reset.
+    pub fault_seed: Option<u64>,
 }
 
 impl Default for Knobs {
@@ -84,7 +105,12 @@ impl Default for Knobs {
             reset_rate: 0.0,
             hang_rate: 0.0,
             hang_ms: 120_000,
+            post_write_fault_rate: 0.0,
             replication_lag_ms: 0,
+            read_lag_ms: 0,
+            storm_rate: 0.0,
+            storm_retry_after_ms: 2000,
+            fault_seed: None,
         }
     }
 }

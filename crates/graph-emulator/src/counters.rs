@@ -30,7 +30,10 @@ pub struct Counters {
     pub writes: AtomicU64,
     pub resource_units: AtomicU64,
     pub throttled: AtomicU64,
+    /// Faults before the handler ran (nothing was applied).
     pub faults: AtomicU64,
+    /// Writes that were applied and then answered with a failure.
+    pub post_write_faults: AtomicU64,
     pub tokens_issued: AtomicU64,
 }
 
@@ -43,7 +46,11 @@ pub struct CountersSnapshot {
     pub writes: u64,
     pub resource_units: u64,
     pub throttled: u64,
+    /// Injected faults before the request was handled: nothing was applied.
     pub faults: u64,
+    /// Writes applied and then answered with a 5xx, a reset or a hang (`postWriteFaultRate`).
+    #[serde(default)]
+    pub post_write_faults: u64,
     pub tokens_issued: u64,
 }
 
@@ -67,6 +74,7 @@ impl Counters {
             resource_units: self.resource_units.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             faults: self.faults.load(Ordering::Relaxed),
+            post_write_faults: self.post_write_faults.load(Ordering::Relaxed),
             tokens_issued: self.tokens_issued.load(Ordering::Relaxed),
         }
     }
@@ -82,6 +90,7 @@ impl Counters {
             &self.resource_units,
             &self.throttled,
             &self.faults,
+            &self.post_write_faults,
             &self.tokens_issued,
         ] {
             c.store(0, Ordering::Relaxed);

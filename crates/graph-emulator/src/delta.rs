@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::consistency::{self, ReadLag};
 use crate::directory::{DirObject, Directory, Kind};
 use crate::error::GraphError;
 use crate::odata::{self, Query, filter::Filter, paging};
@@ -23,7 +24,8 @@ const DELTA_PAGE: usize = 100;
 struct DeltaState {
     /// Changes with a version above this are reported (0 = initial full round).
     since: u64,
-    /// Directory version when the round started; the next round starts from it.
+    /// Directory version when the round started (lowered below changes the read lag still
+    /// hides); the next round starts from it.
     round: u64,
     /// List cursor inside the round.
     after: u64,
@@ -110,6 +112,7 @@ fn members_delta(dir: &Directory, o: &DirObject, since: u64) -> Vec<Value> {
 fn item(dir: &Directory, o: &DirObject, st: &DeltaState, minimal: bool) -> Value {
     let mut out = Map::new();
     let mut props = odata::project(o.kind, &o.props, st.select.as_deref());
+    consistency::as_before_deletion(o, &mut props);
     // `Prefer: return=minimal`: on later rounds only the properties that changed come back.
     if minimal && st.since > 0 && o.created_version <= st.since {
         props.retain(|k, _| o.prop_versions.get(k).is_some_and(|v| *v > st.since));
@@ -125,6 +128,34 @@ fn item(dir: &Directory, o: &DirObject, st: &DeltaState, minimal: bool) -> Value
     Value::Object(out)
 }
 
+/// The version of the change the read lag still hides in this object, if any: its creation
+/// while it is fresh, its deletion while that is recent.
+fn hidden_change(o: &DirObject, lag: &ReadLag) -> Option<u64> {
+    if lag.is_fresh(o) {
+        Some(o.created_version)
+    } else if lag.is_recently_deleted(o) {
+        // Nothing changes a deleted object, so its last change is the deletion.
+        Some(o.changed_version)
+    } else {
+        None
+    }
+}
+
+/// The directory version a new round may call seen. With a read lag, delta holds back the
+/// creations and deletions the lag hides (Graph's delta documents processing delays), so the
+/// round must end below the oldest of them, or the next round would skip them for good. The
+/// next round then replays the changes after that point, which Graph's delta may do too.
+fn round_horizon(dir: &Directory, kind: Kind, lag: &ReadLag) -> u64 {
+    let version = dir.version();
+    if !lag.is_active() {
+        return version;
+    }
+    dir.iter_after(kind, 0)
+        .filter_map(|o| hidden_change(o, lag))
+        .map(|v| v.saturating_sub(1))
+        .fold(version, u64::min)
+}
+
 fn page(
     state: &AppState,
     kind: Kind,
@@ -137,6 +168,7 @@ fn page(
         .map(odata::filter::parse)
         .transpose()
         .map_err(|e| GraphError::odata(e.0))?;
+    let lag = state.read_lag();
     let dir = state.dir();
     let mut value = Vec::new();
     let mut more = false;
@@ -144,7 +176,14 @@ fn page(
         if filter.as_ref().is_some_and(|f| !f.matches(&o.props)) {
             continue;
         }
-        let entry = if o.deleted {
+        let entry = if lag.is_fresh(o) {
+            // Its creation has not reached the replica delta reads; a later round reports it.
+            None
+        } else if lag.is_recently_deleted(o) {
+            // The replica still has it as it was: a round that reports it as new still does,
+            // and its removal comes in a later round.
+            (st.since == 0 || o.created_version > st.since).then(|| item(&dir, o, &st, minimal))
+        } else if o.deleted {
             // Soft-deleted objects are restorable: Graph reports reason "changed".
             (st.since > 0 && o.created_version <= st.since && o.changed_version > st.since)
                 .then(|| json!({ "id": o.id.to_string(), "@removed": { "reason": "changed" } }))
@@ -193,24 +232,20 @@ fn delta(
     headers: &HeaderMap,
 ) -> Result<Response, GraphError> {
     let q = Query::parse(raw)?;
-    let minimal = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
-        });
-    let version = state.dir().version();
+    let minimal = odata::prefers(headers, "return=minimal");
+    // Where a round starting now ends: the current version, or less under a read lag. Only
+    // requests that start a round need it (a page of a round carries its own).
+    let horizon = || round_horizon(&state.dir(), kind, &state.read_lag());
     if let Some(t) = &q.skiptoken {
         let st: DeltaState = paging::decode(t)?;
         return page(state, kind, st, minimal);
     }
     if let Some(t) = &q.deltatoken {
         if t == "latest" {
+            let now = horizon();
             let st = DeltaState {
-                since: version,
-                round: version,
+                since: now,
+                round: now,
                 after: 0,
                 select: q.select.clone(),
                 filter: q.filter_raw.clone(),
@@ -239,7 +274,7 @@ fn delta(
             state,
             kind,
             DeltaState {
-                round: version,
+                round: horizon(),
                 after: 0,
                 ..st
             },
@@ -266,7 +301,7 @@ fn delta(
         kind,
         DeltaState {
             since: 0,
-            round: version,
+            round: horizon(),
             after: 0,
             select: q.select.clone(),
             filter: q.filter_raw.clone(),

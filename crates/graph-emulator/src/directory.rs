@@ -52,8 +52,10 @@ pub struct DirObject {
     pub props: Map<String, Value>,
     /// Soft-deleted (restorable in Entra): hidden from reads, reported by delta as removed.
     pub deleted: bool,
-    /// Real time of creation, for the replication-lag knob.
+    /// Real time of creation, for the replication-lag and read-lag knobs.
     pub created_at: Instant,
+    /// Real time of the soft delete, for the read-lag knob.
+    pub deleted_at: Option<Instant>,
     pub created_version: u64,
     /// Version of the last change of any kind (create, property, delete, membership).
     pub changed_version: u64,
@@ -82,6 +84,7 @@ pub struct Directory {
     upn_index: HashMap<String, Uuid>,
     /// mailNickname uniqueness is enforced among Microsoft 365 groups only.
     unified_nickname_index: HashMap<String, Uuid>,
+    /// Groups by lower-cased uniqueName (compared case-insensitively like the other keys).
     unique_name_index: HashMap<String, Uuid>,
     pub member_log: Vec<MemberChange>,
     /// Reverse membership index (member → groups), so deleting an object is not a full scan.
@@ -90,6 +93,9 @@ pub struct Directory {
     next_seq: u64,
     /// Live (not deleted) users, for the throttle's tenant size class.
     live_users: usize,
+    /// When an object of each kind was last deleted, so that reads know whether a lagging
+    /// view may still show deleted objects (and cannot use the live-only key indexes).
+    last_deleted_at: HashMap<Kind, Instant>,
 }
 
 fn kind_key(kind: Kind) -> u8 {
@@ -120,6 +126,11 @@ impl Directory {
         self.version
     }
 
+    /// When an object of this kind was last deleted.
+    pub fn last_deleted_at(&self, kind: Kind) -> Option<Instant> {
+        self.last_deleted_at.get(&kind).copied()
+    }
+
     pub fn get(&self, id: &Uuid) -> Option<&DirObject> {
         self.objects.get(id).filter(|o| !o.deleted)
     }
@@ -142,7 +153,7 @@ impl Directory {
         self.get_kind(Kind::User, id)
     }
 
-    /// The object a `$filter` names by key (`id eq`, `id in`, `userPrincipalName eq`), if the
+    /// The object a `$filter` names by key (`id`, `userPrincipalName`, `uniqueName`; `eq` or `in`), if the
     /// filter is only that: lookups then cost O(1) instead of a scan, as in Graph's indexes.
     pub fn keyed_candidates(&self, kind: Kind, filter: &Filter) -> Option<Vec<&DirObject>> {
         let by_key = |prop: &str, lit: &Lit| -> Option<Option<&DirObject>> {
@@ -158,6 +169,7 @@ impl Directory {
                         .get(&v.to_lowercase())
                         .and_then(|id| self.get_kind(kind, id)),
                 ),
+                "uniqueName" if kind == Kind::Group => Some(self.find_by_unique_name(v)),
                 _ => None,
             }
         };
@@ -190,8 +202,14 @@ impl Directory {
     }
 
     pub fn find_by_unique_name(&self, name: &str) -> Option<&DirObject> {
-        let id = self.unique_name_index.get(name)?;
+        let id = self.unique_name_index.get(&name.to_lowercase())?;
         self.get_kind(Kind::Group, id)
+    }
+
+    pub fn unique_name_taken(&self, name: &str, except: Option<Uuid>) -> bool {
+        self.unique_name_index
+            .get(&name.to_lowercase())
+            .is_some_and(|id| Some(*id) != except)
     }
 
     /// Live objects of a kind, in list order, starting after `after_seq`.
@@ -216,7 +234,7 @@ impl Directory {
                     self.unified_nickname_index.insert(n.to_lowercase(), id);
                 }
                 if let Some(n) = props.get("uniqueName").and_then(Value::as_str) {
-                    self.unique_name_index.insert(n.to_owned(), id);
+                    self.unique_name_index.insert(n.to_lowercase(), id);
                 }
             }
         }
@@ -246,7 +264,10 @@ impl Directory {
             &mut self.unified_nickname_index,
             nick.map(|n| n.to_lowercase()),
         );
-        forget(&mut self.unique_name_index, unique);
+        forget(
+            &mut self.unique_name_index,
+            unique.map(|u| u.to_lowercase()),
+        );
     }
 
     /// Inserts a new object (validation is the caller's job). `props` must not carry `id`.
@@ -267,6 +288,7 @@ impl Directory {
             props,
             deleted: false,
             created_at: Instant::now(),
+            deleted_at: None,
             created_version: version,
             changed_version: version,
             prop_versions,
@@ -320,6 +342,9 @@ impl Directory {
                 self.live_users -= 1;
             }
             obj.deleted = true;
+            let now = Instant::now();
+            obj.deleted_at = Some(now);
+            self.last_deleted_at.insert(obj.kind, now);
             obj.changed_version = version;
             obj.props.insert(
                 "deletedDateTime".into(),

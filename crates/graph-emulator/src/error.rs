@@ -44,6 +44,11 @@ pub mod msg {
     pub const MAIL_ENABLED_SECURITY: &str =
         "Cannot create a mail-enabled security groups and or distribution list.";
     pub const COUNT_UNSUPPORTED: &str = "$count is not currently supported.";
+    pub const UNIQUE_NAME_CONFLICT: &str =
+        "Another object with the same value for property uniqueName already exists.";
+    /// Not a message seen from Graph: its docs only call the property an alternate key.
+    pub const UNIQUE_NAME_IMMUTABLE: &str =
+        "Property 'uniqueName' cannot be changed once it has been set.";
 
     pub fn not_found(id: &str) -> String {
         format!(

@@ -1,9 +1,8 @@
 //! `/groups`: create (required properties, only Microsoft 365 and security groups, at most 20
-//! bound relationships), get, PATCH with `members@odata.bind`, DELETE, list, and the
-//! `PATCH /groups(uniqueName='…')` upsert with `Prefer: create-if-missing`.
+//! bound relationships), get, PATCH with `members@odata.bind`, DELETE and list. The
+//! `uniqueName` alternate key and its upsert are in `unique_name`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -12,12 +11,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::directory::{Kind, is_unified};
+use crate::consistency::ReadLag;
+use crate::directory::{DirObject, Directory, Kind, is_unified};
 use crate::error::{GraphError, msg, parse_object, undeclared_property};
 use crate::listing;
 use crate::members::{MAX_BIND, bind_list, check_addable, check_referenced};
 use crate::odata;
 use crate::state::AppState;
+use crate::unique_name;
 use crate::users::valid_mail_nickname;
 
 const MEMBERS_BIND: &str = "members@odata.bind";
@@ -88,8 +89,47 @@ fn security_identifier(id: Uuid) -> String {
     format!("S-1-12-1-{}-{}-{}-{}", part(0), part(4), part(8), part(12))
 }
 
+/// The keys Graph keeps unique among groups: `mailNickname` among Microsoft 365 groups only
+/// (security groups may share one, as in Entra), and `uniqueName` among all groups. A taken
+/// key is a 400 with an `ObjectConflict` detail, as for users' userPrincipalName.
+fn check_unique_keys(
+    dir: &Directory,
+    props: &Map<String, Value>,
+    except: Option<Uuid>,
+) -> Result<(), GraphError> {
+    check_nickname_free(dir, props, except)?;
+    check_unique_name_free(dir, props, except)
+}
+
+fn check_nickname_free(
+    dir: &Directory,
+    props: &Map<String, Value>,
+    except: Option<Uuid>,
+) -> Result<(), GraphError> {
+    match props.get("mailNickname").and_then(Value::as_str) {
+        Some(nick) if is_unified(props) && dir.unified_nickname_taken(nick, except) => Err(
+            GraphError::conflict("mailNickname", msg::MAIL_NICKNAME_CONFLICT),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn check_unique_name_free(
+    dir: &Directory,
+    props: &Map<String, Value>,
+    except: Option<Uuid>,
+) -> Result<(), GraphError> {
+    match unique_name::of(props) {
+        Some(name) if dir.unique_name_taken(name, except) => Err(GraphError::conflict(
+            unique_name::PROPERTY,
+            msg::UNIQUE_NAME_CONFLICT,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Validates a create body; returns the properties to store and the members to bind.
-fn validate_new(
+pub(crate) fn validate_new(
     state: &AppState,
     body: &Map<String, Value>,
 ) -> Result<(Map<String, Value>, Vec<Uuid>), GraphError> {
@@ -106,34 +146,18 @@ fn validate_new(
     }
     check_common(body)?;
     check_kind(body)?;
+    unique_name::check_value(body)?;
     let members = bind_list(body, MEMBERS_BIND)?;
     let owners = bind_list(body, OWNERS_BIND)?;
     if members.len() + owners.len() > MAX_BIND {
         return Err(too_many_binds());
     }
-    let lag = Duration::from_millis(state.knobs().replication_lag_ms);
+    let lag = state.reference_lag();
     {
         let dir = state.dir();
         check_referenced(&dir, &members, lag)?;
         check_referenced(&dir, &owners, lag)?;
-        let nick = body
-            .get("mailNickname")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if is_unified(body) && dir.unified_nickname_taken(nick, None) {
-            return Err(GraphError::conflict(
-                "mailNickname",
-                msg::MAIL_NICKNAME_CONFLICT,
-            ));
-        }
-        if let Some(u) = body.get("uniqueName").and_then(Value::as_str)
-            && dir.find_by_unique_name(u).is_some()
-        {
-            return Err(GraphError::conflict(
-                "uniqueName",
-                "Another object with the same value for property uniqueName already exists.",
-            ));
-        }
+        check_unique_keys(&dir, body, None)?;
     }
     let now = crate::clock::utc_timestamp();
     let unified = is_unified(body);
@@ -167,11 +191,18 @@ fn validate_new(
 }
 
 /// Creates a validated group with its bound members; returns the 201 answer.
-fn insert(state: &AppState, props: Map<String, Value>, members: &[Uuid]) -> Response {
+pub(crate) fn insert(
+    state: &AppState,
+    props: Map<String, Value>,
+    members: &[Uuid],
+) -> Result<Response, GraphError> {
     let id = Uuid::new_v4();
     let mut props = props;
     props.insert("securityIdentifier".into(), json!(security_identifier(id)));
     let mut dir = state.dir();
+    // Checked again under the lock the insert holds: two racing creates (two retries of one
+    // upsert, say) must not both win.
+    check_unique_keys(&dir, &props, None)?;
     dir.insert(Kind::Group, id, props);
     for m in members {
         dir.add_member(id, *m);
@@ -180,7 +211,7 @@ fn insert(state: &AppState, props: Map<String, Value>, members: &[Uuid]) -> Resp
         .get(&id)
         .map(|o| listing::entity(state, o, None))
         .unwrap_or_default();
-    (StatusCode::CREATED, axum::Json(body)).into_response()
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 pub async fn create(
@@ -189,7 +220,7 @@ pub async fn create(
 ) -> Result<Response, GraphError> {
     let body = parse_object(&body)?;
     let (props, members) = validate_new(&state, &body)?;
-    Ok(insert(&state, props, &members))
+    insert(&state, props, &members)
 }
 
 pub async fn list(
@@ -212,45 +243,72 @@ fn parse_id(key: &str) -> Result<Uuid, GraphError> {
     Uuid::parse_str(key).map_err(|_| GraphError::not_found(key))
 }
 
+/// The group a request by id reaches: one created within the read lag is a 404, as if it did
+/// not exist yet.
+fn find_addressable<'d>(
+    dir: &'d Directory,
+    lag: &ReadLag,
+    key: &str,
+) -> Result<&'d DirObject, GraphError> {
+    let id = parse_id(key)?;
+    dir.get_kind(Kind::Group, &id)
+        .filter(|o| lag.addresses(o))
+        .ok_or_else(|| GraphError::not_found(key))
+}
+
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, GraphError> {
-    let id = parse_id(&key)?;
+    let lag = state.read_lag();
     let dir = state.dir();
-    let obj = dir
-        .get_kind(Kind::Group, &id)
-        .ok_or_else(|| GraphError::not_found(&key))?;
+    let obj = find_addressable(&dir, &lag, &key)?;
     listing::get_one(&state, obj, q.as_deref(), &headers)
 }
 
 /// Applies a PATCH body to an existing group: all checks first, then all changes.
-fn apply_patch(state: &AppState, id: Uuid, mut body: Map<String, Value>) -> Result<(), GraphError> {
+pub(crate) fn apply_patch(
+    state: &AppState,
+    id: Uuid,
+    mut body: Map<String, Value>,
+) -> Result<(), GraphError> {
     check_declared(&body)?;
     check_common(&body)?;
+    unique_name::check_value(&body)?;
     let members = bind_list(&body, MEMBERS_BIND)?;
     if members.len() + bind_list(&body, OWNERS_BIND)?.len() > MAX_BIND {
         return Err(too_many_binds());
     }
-    let lag = Duration::from_millis(state.knobs().replication_lag_ms);
+    let read_lag = state.read_lag();
+    let lag = state.reference_lag();
     let mut dir = state.dir();
     let current = dir
         .get_kind(Kind::Group, &id)
         .ok_or_else(|| GraphError::not_found(&id.to_string()))?;
-    let mut merged = current.props.clone();
+    if read_lag.is_fresh(current) {
+        // Graph's group-update page documents this case: binding members to a group created
+        // moments ago may answer "referenced ... don't exist" (400). Any other PATCH of it is
+        // a 404, as for a GET.
+        return Err(if members.is_empty() {
+            GraphError::not_found(&id.to_string())
+        } else {
+            GraphError::bad_request(msg::REFERENCED_MISSING)
+        });
+    }
     body.retain(|k, _| !k.starts_with('@') && k != MEMBERS_BIND && k != OWNERS_BIND && k != "id");
+    unique_name::check_unchanged(&current.props, &mut body)?;
+    let mut merged = current.props.clone();
     merged.extend(body.clone());
     check_kind(&merged)?;
-    if let Some(n) = body.get("mailNickname").and_then(Value::as_str)
-        && is_unified(&merged)
-        && dir.unified_nickname_taken(n, Some(id))
-    {
-        return Err(GraphError::conflict(
-            "mailNickname",
-            msg::MAIL_NICKNAME_CONFLICT,
-        ));
+    // Only the keys this PATCH touches are checked, so an old clash (seeded fixtures skip
+    // these checks) does not block unrelated edits.
+    if body.contains_key("mailNickname") || body.contains_key("groupTypes") {
+        check_nickname_free(&dir, &merged, Some(id))?;
+    }
+    if body.contains_key(unique_name::PROPERTY) {
+        check_unique_name_free(&dir, &merged, Some(id))?;
     }
     if !members.is_empty() {
         check_addable(&dir, id, &members, lag)?;
@@ -277,65 +335,11 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, GraphError> {
-    let id = parse_id(&key)?;
+    let lag = state.read_lag();
     let mut dir = state.dir();
-    dir.get_kind(Kind::Group, &id)
-        .ok_or_else(|| GraphError::not_found(&key))?;
+    let id = find_addressable(&dir, &lag, &key)?.id;
     dir.delete(id);
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `uniqueName` out of a `groups(uniqueName='…')` segment (quotes doubled as in OData).
-pub fn unique_name_key(segment: &str) -> Option<String> {
-    let inner = segment
-        .strip_prefix("groups(uniqueName=")?
-        .strip_suffix(')')?;
-    let inner = inner.strip_prefix('\'')?.strip_suffix('\'')?;
-    Some(inner.replace("''", "'"))
-}
-
-/// `GET /groups(uniqueName='…')`.
-pub fn get_by_unique_name(
-    state: &AppState,
-    name: &str,
-    raw_query: Option<&str>,
-    headers: &HeaderMap,
-) -> Result<Response, GraphError> {
-    let dir = state.dir();
-    let obj = dir
-        .find_by_unique_name(name)
-        .ok_or_else(|| GraphError::not_found(name))?;
-    listing::get_one(state, obj, raw_query, headers)
-}
-
-/// `PATCH /groups(uniqueName='…')`: update, or with `Prefer: create-if-missing` create (201).
-pub fn upsert(
-    state: &AppState,
-    name: &str,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Response, GraphError> {
-    let mut body = parse_object(body)?;
-    let existing = state.dir().find_by_unique_name(name).map(|o| o.id);
-    if let Some(id) = existing {
-        body.remove("uniqueName");
-        apply_patch(state, id, body)?;
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    let create = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case("create-if-missing"))
-        });
-    if !create {
-        return Err(GraphError::not_found(name));
-    }
-    body.insert("uniqueName".into(), json!(name));
-    let (props, members) = validate_new(state, &body)?;
-    Ok(insert(state, props, &members))
 }
 
 #[cfg(test)]
@@ -343,13 +347,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_name_segment() {
-        assert_eq!(
-            unique_name_key("groups(uniqueName='a''b')").as_deref(),
-            Some("a'b")
-        );
-        assert_eq!(unique_name_key("groups(id='x')"), None);
-        assert_eq!(unique_name_key("users"), None);
+    fn a_create_that_lost_a_race_for_its_unique_name_is_a_conflict() {
+        let emulator =
+            crate::Emulator::new(crate::EmulatorConfig::default(), "http://x").expect("emulator");
+        let state = emulator.state();
+        let body = json!({"displayName": "g", "mailEnabled": false, "mailNickname": "g",
+                          "securityEnabled": true, "uniqueName": "k"});
+        let body = body.as_object().cloned().expect("object");
+        // Both creates validate before either is inserted, as two racing requests can.
+        let (first, first_members) = validate_new(state, &body).expect("valid");
+        let (second, second_members) = validate_new(state, &body).expect("valid");
+        assert!(insert(state, first, &first_members).is_ok());
+        let lost = insert(state, second, &second_members).expect_err("conflict");
+        assert_eq!(lost.status, StatusCode::BAD_REQUEST);
+        assert_eq!(lost.message, msg::UNIQUE_NAME_CONFLICT);
+        assert_eq!(state.dir().all().count(), 1);
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub fn reset(state: &AppState) {
     *state.dir() = Directory::default();
     state.counters.reset();
     state.throttle().reset();
+    state.dice.restart();
 }
 
 fn seed_id(props: &mut Map<String, Value>) -> Result<Uuid, InspectError> {

@@ -10,9 +10,8 @@ use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::GraphError;
-use crate::groups::{self, unique_name_key};
 use crate::state::AppState;
-use crate::users;
+use crate::{unique_name, users};
 
 /// The key of a `users('…')` segment, quotes doubled as in OData.
 fn user_key(segment: &str) -> Option<String> {
@@ -44,10 +43,10 @@ pub async fn keyed(
             _ => Err(segment_not_found(&segment)),
         };
     }
-    if let Some(name) = unique_name_key(&segment) {
+    if let Some(name) = unique_name::from_segment(&segment) {
         return match method {
-            Method::GET => groups::get_by_unique_name(&state, &name, q.as_deref(), &headers),
-            Method::PATCH => groups::upsert(&state, &name, &headers, &body),
+            Method::GET => unique_name::get(&state, &name, q.as_deref(), &headers),
+            Method::PATCH => unique_name::upsert(&state, &name, &headers, &body),
             _ => Err(segment_not_found(&segment)),
         };
     }

@@ -18,8 +18,9 @@
 //! - client secret: `emulator-secret~0123456789abcdefABCDEF` ([`config::DEFAULT_CLIENT_SECRET`])
 //! - verified domain: `contoso.onmicrosoft.com` ([`config::DEFAULT_DOMAIN`])
 //! - time scale 1.0, token lifetime 3,599 s, deltaLink lifetime 7 days (emulated time)
-//! - throttling off (tenant size derived from the user count when on), no latency, no faults,
-//!   no replication lag
+//! - throttling off (tenant size derived from the user count when on), no latency, no faults
+//!   (before or after writes), no 429 storm, no replication lag, no read lag, unseeded fault
+//!   decisions
 //!
 //! # HTTP surface
 //! - `POST /{tenant}/oauth2/v2.0/token` (client credentials: secret or certificate assertion)
@@ -28,8 +29,8 @@
 //!   `GET counters`, `GET|PATCH knobs`, `POST clock/advance`
 //!
 //! Inspection bodies: `seed` takes `{"users": [{"userPrincipalName", ...}], "groups":
-//! [{"displayName", ..., "members": ["<id or UPN>"]}]}` (no Graph validation, no replication lag)
-//! and answers the new ids; `knobs` takes a partial [`Knobs`] document in camelCase
+//! [{"displayName", ..., "members": ["<id or UPN>"]}]}` (no Graph validation, no replication or read
+//! lag) and answers the new ids; `knobs` takes a partial [`Knobs`] document in camelCase
 //! (`{"errorRate": 0.1, "replicationLagMs": 2000}`); `clock/advance` takes `{"seconds": 1.5}`.
 //!
 //! # Not emulated (on purpose or not yet)
@@ -44,10 +45,14 @@
 //! - `auth`: token endpoint (`token`), client assertions (`assertion`), bearer checks
 //!   (`bearer`), key material (`keys`)
 //! - `users`, `groups`, `members`, `delta`, `batch`, `tenant`, `keyed` (`users('…')`,
-//!   `groups(uniqueName='…')`): the Graph handlers
+//!   `groups(uniqueName='…')`), `unique_name` (the group alternate key and its upsert): the
+//!   Graph handlers
 //! - `listing`: collection reads; `odata`: query options, `$filter`, paging tokens
-//! - `directory`: the in-memory objects and change log; `state`: shared state
-//! - `throttle`: identity-limit token buckets; `faults`: latency, resets, hangs, 5xx
+//! - `directory`: the in-memory objects and change log; `state`: shared state;
+//!   `consistency`: what a lagging replica lets reads see (`read_lag_ms`)
+//! - `throttle`: identity-limit token buckets and 429 storms; `faults`: latency, resets, hangs, 5xx before
+//!   the handler, and post-write faults after it; `dice`: the (optionally seeded) random
+//!   decisions behind the faults
 //! - `counters`: inspection counters and request ids; `inspect`: `/_emulator`
 //! - `clock`: the scaled emulated clock; `error`: Graph error shapes and crate errors
 
@@ -55,8 +60,10 @@ mod auth;
 mod batch;
 mod clock;
 pub mod config;
+mod consistency;
 mod counters;
 mod delta;
+mod dice;
 mod directory;
 mod error;
 mod faults;
@@ -70,6 +77,7 @@ mod server;
 mod state;
 mod tenant;
 mod throttle;
+mod unique_name;
 mod users;
 
 pub use config::{CertificateCredential, EmulatorConfig, Knobs, TenantSize, UnknownTenantSize};

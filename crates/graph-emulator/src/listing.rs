@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::directory::{DirObject, Kind};
+use crate::consistency::{self, ReadLag};
+use crate::directory::{DirObject, Directory, Kind};
 use crate::error::GraphError;
 use crate::odata::{self, Query, paging};
 use crate::state::AppState;
@@ -28,8 +29,21 @@ fn sort_key(o: &DirObject, prop: &str) -> String {
         .to_lowercase()
 }
 
-fn visible(q: &Query, o: &DirObject) -> bool {
-    !o.deleted && q.filter.as_ref().is_none_or(|f| f.matches(&o.props))
+fn visible(q: &Query, lag: &ReadLag, o: &DirObject) -> bool {
+    lag.lists(o) && q.filter.as_ref().is_none_or(|f| f.matches(&o.props))
+}
+
+/// An object as a collection read shows it.
+fn shown(kind: Kind, o: &DirObject, select: Option<&[String]>) -> Value {
+    let mut props = odata::project(kind, &o.props, select);
+    consistency::as_before_deletion(o, &mut props);
+    Value::Object(props)
+}
+
+/// The key indexes hold live objects only. While the read lag still shows deleted objects of
+/// this kind, a keyed `$filter` must scan instead, or it would miss them.
+fn may_use_key_index(dir: &Directory, kind: Kind, lag: &ReadLag) -> bool {
+    dir.last_deleted_at(kind).is_none_or(|at| !lag.hides(at))
 }
 
 /// `GET /users` and `GET /groups`.
@@ -49,14 +63,17 @@ pub fn list(
         },
     };
     let size = q.page_size();
+    let lag = state.read_lag();
     let dir = state.dir();
     let mut value = Vec::with_capacity(size.min(64));
     let mut next: Option<ListCursor> = None;
-    let project =
-        |o: &DirObject| Value::Object(odata::project(kind, &o.props, q.select.as_deref()));
+    let project = |o: &DirObject| shown(kind, o, q.select.as_deref());
     if let Some((prop, desc)) = &q.orderby {
         // Sorted lists page by offset into the sorted result (re-sorted on every page).
-        let mut all: Vec<&DirObject> = dir.iter_after(kind, 0).filter(|o| visible(&q, o)).collect();
+        let mut all: Vec<&DirObject> = dir
+            .iter_after(kind, 0)
+            .filter(|o| visible(&q, &lag, o))
+            .collect();
         all.sort_by_cached_key(|o| sort_key(o, prop));
         if *desc {
             all.reverse();
@@ -75,12 +92,13 @@ pub fn list(
         let keyed = q
             .filter
             .as_ref()
+            .filter(|_| may_use_key_index(&dir, kind, &lag))
             .and_then(|f| dir.keyed_candidates(kind, f));
         let candidates: Box<dyn Iterator<Item = &DirObject>> = match keyed {
             Some(found) => Box::new(found.into_iter().filter(move |o| o.seq > cursor.after)),
             None => Box::new(dir.iter_after(kind, cursor.after)),
         };
-        for o in candidates.filter(|o| visible(&q, o)) {
+        for o in candidates.filter(|o| visible(&q, &lag, o)) {
             if value.len() == size {
                 next = last.map(|after| ListCursor {
                     after,
@@ -103,7 +121,10 @@ pub fn list(
     );
     // Graph puts @odata.count on the first page only.
     if q.count && q.skiptoken.is_none() {
-        let n = dir.iter_after(kind, 0).filter(|o| visible(&q, o)).count();
+        let n = dir
+            .iter_after(kind, 0)
+            .filter(|o| visible(&q, &lag, o))
+            .count();
         body.insert("@odata.count".into(), json!(n));
     }
     if let Some(cursor) = next {
@@ -136,10 +157,11 @@ pub fn count(
         ));
     }
     odata::validate(&q, kind, headers)?;
+    let lag = state.read_lag();
     let n = state
         .dir()
         .iter_after(kind, 0)
-        .filter(|o| visible(&q, o))
+        .filter(|o| visible(&q, &lag, o))
         .count();
     Ok((
         [(axum::http::header::CONTENT_TYPE, "text/plain")],

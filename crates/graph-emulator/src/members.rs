@@ -107,9 +107,11 @@ pub async fn list(
 ) -> Result<Response, GraphError> {
     let q = Query::parse(raw.as_deref())?;
     let gid = group_id(&key)?;
+    let lag = state.read_lag();
     let dir = state.dir();
     let g = dir
         .get_kind(Kind::Group, &gid)
+        .filter(|g| lag.addresses(g))
         .ok_or_else(|| GraphError::not_found(&key))?;
     let after = q
         .skiptoken
@@ -176,7 +178,7 @@ pub async fn add(
         .ok_or_else(|| GraphError::bad_request(msg::INVALID_VALUES))
         .and_then(resolve_ref)?;
     let gid = group_id(&key)?;
-    let lag = Duration::from_millis(state.knobs().replication_lag_ms);
+    let lag = state.reference_lag();
     let mut dir = state.dir();
     check_addable(&dir, gid, &[member], lag)?;
     dir.add_member(gid, member);
@@ -189,10 +191,15 @@ pub async fn remove(
     Path((key, member)): Path<(String, String)>,
 ) -> Result<StatusCode, GraphError> {
     let gid = group_id(&key)?;
+    let lag = state.read_lag();
     let mut dir = state.dir();
     let g = dir
         .get_kind(Kind::Group, &gid)
         .ok_or_else(|| GraphError::not_found(&key))?;
+    if lag.is_fresh(g) {
+        // The same answer as adding to a group the replica has not seen yet.
+        return Err(GraphError::bad_request(msg::REFERENCED_MISSING));
+    }
     let mid = Uuid::parse_str(&member)
         .ok()
         .filter(|m| g.members.contains(m))

@@ -19,6 +19,7 @@ use crate::auth::{bearer, keys::Keys, token};
 use crate::clock::Clock;
 use crate::config::{EmulatorConfig, Knobs};
 use crate::counters::{self, Counters, CountersSnapshot};
+use crate::dice::Dice;
 use crate::directory::Directory;
 use crate::error::{EmulatorError, GraphError, msg};
 use crate::state::AppState;
@@ -53,7 +54,8 @@ async fn method_not_allowed() -> Response {
 }
 
 /// The Graph v1.0 routes with their per-request layers (request ids → counters → auth →
-/// throttle → server-error faults). `$batch` dispatches its items into this same router.
+/// throttle → server-error faults → post-write faults, the last one around the handler
+/// alone). `$batch` dispatches its items into this same router.
 pub fn graph_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1.0/organization", get(tenant::organization))
@@ -87,6 +89,7 @@ pub fn graph_router(state: Arc<AppState>) -> Router {
             get(keyed::keyed).patch(keyed::keyed).delete(keyed::keyed),
         )
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(from_fn_with_state(state.clone(), faults::after_write))
         .route_layer(from_fn_with_state(state.clone(), faults::server_errors))
         .route_layer(from_fn_with_state(state.clone(), throttle::throttle))
         .route_layer(from_fn_with_state(state.clone(), bearer::require_token))
@@ -122,6 +125,7 @@ impl Emulator {
             ));
         }
         let root = root_url.trim_end_matches('/').to_owned();
+        let config_seed = config.knobs.fault_seed;
         let state = AppState {
             keys: Keys::new(&config.certificates)?,
             clock: Clock::new(config.time_scale),
@@ -132,6 +136,7 @@ impl Emulator {
             dir: Mutex::new(Directory::default()),
             throttle: Mutex::new(Throttle::default()),
             counters: Counters::default(),
+            dice: Dice::new(config_seed),
         };
         Ok(Self {
             state: Arc::new(state),
@@ -240,7 +245,8 @@ impl Emulator {
         self.state.clock.advance(by);
     }
 
-    /// Empties the directory and zeroes counters and throttle buckets (knobs are kept).
+    /// Empties the directory, zeroes counters and throttle buckets, and starts a seeded fault
+    /// sequence over (knobs are kept).
     pub fn reset(&self) {
         inspect::reset(&self.state);
     }
@@ -253,6 +259,14 @@ impl Emulator {
     /// The directory as JSON; see `GET /_emulator/state`.
     pub fn dump(&self) -> Value {
         inspect::dump(&self.state)
+    }
+}
+
+#[cfg(test)]
+impl Emulator {
+    /// The shared state, for unit tests that drive handlers' parts directly.
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
     }
 }
 

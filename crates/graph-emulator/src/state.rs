@@ -1,11 +1,14 @@
 //! The shared state every handler sees.
 
 use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 use crate::auth::keys::Keys;
 use crate::clock::Clock;
 use crate::config::{EmulatorConfig, Knobs};
+use crate::consistency::ReadLag;
 use crate::counters::Counters;
+use crate::dice::Dice;
 use crate::directory::Directory;
 use crate::throttle::Throttle;
 
@@ -21,6 +24,8 @@ pub struct AppState {
     pub keys: Keys,
     pub throttle: Mutex<Throttle>,
     pub counters: Counters,
+    /// Where the fault layers draw their decisions (seeded by the `fault_seed` knob).
+    pub dice: Dice,
 }
 
 impl AppState {
@@ -35,7 +40,21 @@ impl AppState {
     }
 
     pub fn set_knobs(&self, knobs: Knobs) {
+        self.dice.follow(knobs.fault_seed);
         *self.knobs.write().unwrap_or_else(|e| e.into_inner()) = knobs;
+    }
+
+    /// The lagging view this request reads through (`read_lag_ms`), taken now.
+    pub fn read_lag(&self) -> ReadLag {
+        ReadLag::new(Duration::from_millis(self.knobs().read_lag_ms))
+    }
+
+    /// How long after a create a membership change may not reference the new object: the
+    /// replication lag Graph documents for references, and at least the read lag (an object
+    /// reads cannot see yet cannot be referenced either).
+    pub fn reference_lag(&self) -> Duration {
+        let knobs = self.knobs();
+        Duration::from_millis(knobs.replication_lag_ms.max(knobs.read_lag_ms))
     }
 
     pub fn throttle(&self) -> MutexGuard<'_, Throttle> {

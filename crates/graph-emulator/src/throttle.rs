@@ -1,10 +1,12 @@
 //! Graph's identity throttling (graph-contract.md §7.2): per app+tenant token buckets of
 //! resource units (S 3,500 / M 5,000 / L 8,000 per 10 s) and writes (3,000 per 150 s), request
-//! costs by method and route, 429 with a fractional `Retry-After` and the throttle headers.
+//! costs by method and route, 429 with a fractional `Retry-After` and the throttle headers;
+//! and 429 storms (`storm_rate`), refusals that no quota explains, with seconds of `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -184,37 +186,24 @@ pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Ne
     let query = Query::parse(req.uri().query()).unwrap_or_default();
     let cost = cost(req.method(), &template, &query);
     let knobs = state.knobs();
+    let app = req
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.app_id.clone())
+        .unwrap_or_default();
+    if state.dice.roll(|r| r.chance(knobs.storm_rate)) {
+        let retry = Duration::from_millis(knobs.storm_retry_after_ms).as_secs_f64();
+        return throttled(&state, &app, retry.max(0.001), false);
+    }
     let mut used_fraction = 0.0;
     if knobs.throttle {
-        let app = req
-            .extensions()
-            .get::<Caller>()
-            .map(|c| c.app_id.clone())
-            .unwrap_or_default();
         let users = state.dir().live_users();
         let quota = ru_quota(knobs.tenant_size, users);
         let verdict = state.throttle().admit(&app, cost, quota, state.clock.now());
         match verdict {
             Verdict::Throttled { wait, write_limit } => {
                 let retry = state.clock.to_real_secs(wait).max(0.001);
-                let (limit, info) = if write_limit {
-                    ("Write", "WriteLimitExceeded")
-                } else {
-                    ("ReadWrite", "ResourceUnitLimitExceeded")
-                };
-                let scope = format!(
-                    "Tenant_Application/{limit}/{app}/{}",
-                    state.config.tenant_id
-                );
-                return GraphError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequests",
-                    msg::THROTTLED,
-                )
-                .with_header("Retry-After", &format!("{retry:.3}"))
-                .with_header("x-ms-throttle-scope", &scope)
-                .with_header("x-ms-throttle-information", info)
-                .into_response();
+                return throttled(&state, &app, retry, write_limit);
             }
             Verdict::Admitted { used_fraction: f } => used_fraction = f,
         }
@@ -237,6 +226,29 @@ pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Ne
         h.insert("x-ms-throttle-limit-percentage", v);
     }
     resp
+}
+
+/// Graph's 429: `Retry-After` in (fractional) real seconds and the throttle headers, naming
+/// the write limit or the resource-unit one.
+fn throttled(state: &AppState, app: &str, retry: f64, write_limit: bool) -> Response {
+    let (limit, info) = if write_limit {
+        ("Write", "WriteLimitExceeded")
+    } else {
+        ("ReadWrite", "ResourceUnitLimitExceeded")
+    };
+    let scope = format!(
+        "Tenant_Application/{limit}/{app}/{}",
+        state.config.tenant_id
+    );
+    GraphError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TooManyRequests",
+        msg::THROTTLED,
+    )
+    .with_header("Retry-After", &format!("{retry:.3}"))
+    .with_header("x-ms-throttle-scope", &scope)
+    .with_header("x-ms-throttle-information", info)
+    .into_response()
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::directory::Kind;
+use crate::consistency::ReadLag;
+use crate::directory::{DirObject, Directory, Kind};
 use crate::error::{GraphError, msg, parse_object, undeclared_property};
 use crate::listing;
 use crate::odata;
@@ -179,6 +180,18 @@ pub async fn get(
     get_by_key(&state, &key, q.as_deref(), &headers)
 }
 
+/// The user a key (id or userPrincipalName) names, as a request by key sees it: a user
+/// created within the read lag is a 404 like one that does not exist.
+fn find_addressable<'d>(
+    dir: &'d Directory,
+    lag: &ReadLag,
+    key: &str,
+) -> Result<&'d DirObject, GraphError> {
+    dir.find_user(key)
+        .filter(|o| lag.addresses(o))
+        .ok_or_else(|| GraphError::not_found(key))
+}
+
 /// GET by id or userPrincipalName (shared with the `users('…')` key form).
 pub fn get_by_key(
     state: &AppState,
@@ -186,10 +199,9 @@ pub fn get_by_key(
     raw_query: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<Response, GraphError> {
+    let lag = state.read_lag();
     let dir = state.dir();
-    let obj = dir
-        .find_user(key)
-        .ok_or_else(|| GraphError::not_found(key))?;
+    let obj = find_addressable(&dir, &lag, key)?;
     listing::get_one(state, obj, raw_query, headers)
 }
 
@@ -226,11 +238,9 @@ pub fn update_by_key(state: &AppState, key: &str, body: &[u8]) -> Result<StatusC
     body.remove("passwordProfile");
     body.remove("id");
     body.retain(|k, _| !k.starts_with('@'));
+    let lag = state.read_lag();
     let mut dir = state.dir();
-    let id = dir
-        .find_user(key)
-        .ok_or_else(|| GraphError::not_found(key))?
-        .id;
+    let id = find_addressable(&dir, &lag, key)?.id;
     if let Some(upn) = body.get("userPrincipalName").and_then(Value::as_str)
         && dir.upn_taken(upn, Some(id))
     {
@@ -249,11 +259,9 @@ pub async fn delete(
 
 /// Soft DELETE by id or userPrincipalName.
 pub fn delete_by_key(state: &AppState, key: &str) -> Result<StatusCode, GraphError> {
+    let lag = state.read_lag();
     let mut dir = state.dir();
-    let id = dir
-        .find_user(key)
-        .ok_or_else(|| GraphError::not_found(key))?
-        .id;
+    let id = find_addressable(&dir, &lag, key)?.id;
     dir.delete(id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -202,3 +202,54 @@ async fn inspection_api_seed_dump_counters_reset() {
         .expect("send");
     assert_eq!(bad.status(), 400);
 }
+
+/// The status of `n` plain reads, sent one after another.
+async fn status_pattern(c: &common::Ctx, n: usize) -> Vec<u16> {
+    let mut pattern = Vec::with_capacity(n);
+    for _ in 0..n {
+        pattern.push(c.get("/users").await.status.as_u16());
+    }
+    pattern
+}
+
+#[tokio::test]
+async fn a_fault_seed_replays_the_same_faults() {
+    let seeded = |seed| EmulatorConfig {
+        knobs: Knobs {
+            error_rate: 0.5,
+            fault_seed: Some(seed),
+            ..Knobs::default()
+        },
+        ..EmulatorConfig::default()
+    };
+    let (a, b, other) = (
+        start(seeded(42)).await,
+        start(seeded(42)).await,
+        start(seeded(43)).await,
+    );
+    let pattern = status_pattern(&a, 40).await;
+    assert!(
+        pattern.contains(&200) && pattern.iter().any(|s| *s >= 500),
+        "{pattern:?}"
+    );
+    assert_eq!(pattern, status_pattern(&b, 40).await, "same seed");
+    let other_pattern = status_pattern(&other, 40).await;
+    assert_ne!(pattern, other_pattern, "another seed");
+
+    // A reset starts the sequence over; changing another knob keeps its place.
+    a.inspect(Method::POST, "/reset", None).await;
+    assert_eq!(
+        pattern,
+        status_pattern(&a, 40).await,
+        "replayed after reset"
+    );
+    a.inspect(Method::PATCH, "/knobs", Some(json!({"latencyMs": 0})))
+        .await;
+    assert_ne!(pattern, status_pattern(&a, 40).await, "not replayed");
+    // A new seed through the knobs API starts that seed's sequence.
+    let knobs = a
+        .inspect(Method::PATCH, "/knobs", Some(json!({"faultSeed": 43})))
+        .await;
+    assert_eq!(knobs["faultSeed"], 43);
+    assert_eq!(status_pattern(&a, 40).await, other_pattern);
+}

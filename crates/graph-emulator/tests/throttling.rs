@@ -197,3 +197,52 @@ async fn retry_after_is_scaled_to_real_seconds() {
     // (one real second refills a fiftieth of a write, so even a slow run stays far above 25).
     assert!(retry > 25.0 && retry <= 50.0, "{retry}");
 }
+
+#[tokio::test]
+async fn a_storm_refuses_requests_whatever_the_quota_with_seconds_of_retry_after() {
+    // Throttling is off: nothing but the storm refuses anything.
+    let c = start(EmulatorConfig::default()).await;
+    let uid = c.create_user("stormy").await;
+    let user = format!("/users/{uid}");
+    c.emu.set_knobs(Knobs {
+        storm_rate: 1.0,
+        storm_retry_after_ms: 2500,
+        ..Knobs::default()
+    });
+    let refused = c.get(&user).await;
+    refused.assert_error(429, "TooManyRequests", "Please retry again later.");
+    assert_eq!(refused.headers["Retry-After"], "2.500");
+    // Batch items are refused one by one; the envelope is answered.
+    let batch = c
+        .post(
+            "/$batch",
+            json!({"requests": [{"id": "1", "method": "GET", "url": user.clone()}]}),
+        )
+        .await;
+    assert_eq!(batch.status, 200);
+    assert_eq!(batch.body["responses"][0]["status"], 429);
+    assert_eq!(
+        batch.body["responses"][0]["headers"]["Retry-After"],
+        "2.500"
+    );
+    assert_eq!(c.emu.counters().throttled, 2);
+    // Tokens are still issued: the storm is Graph's, not the login endpoint's.
+    common::token_for(&c.http, &c.emu).await;
+
+    // A share of the requests, replayed by the seed.
+    c.emu.set_knobs(Knobs {
+        storm_rate: 0.5,
+        fault_seed: Some(11),
+        ..Knobs::default()
+    });
+    let mut refusals = 0;
+    for _ in 0..200 {
+        if c.get(&user).await.status == 429 {
+            refusals += 1;
+        }
+    }
+    assert!((60..=140).contains(&refusals), "{refusals} of 200");
+
+    c.emu.set_knobs(Knobs::default());
+    assert_eq!(c.get(&user).await.status, 200, "over when the knob is off");
+}

@@ -42,6 +42,7 @@ mod names;
 mod patch;
 mod property_mapping;
 mod provider;
+mod report;
 mod run;
 mod user;
 
@@ -60,9 +61,11 @@ pub use property_mapping::{
     check_plain_name,
 };
 pub use provider::{
-    Cloud, CredentialKind, DEFAULT_DELETE_THRESHOLD, GroupDeleteAction, GroupScope, Provider,
-    ProviderSettings, Schedule, UserDeleteAction, UserScope,
+    Cloud, CredentialKind, DEFAULT_DELETE_THRESHOLD, DEFAULT_DELETE_WINDOW_MINUTES,
+    GroupDeleteAction, GroupScope, MAX_DELETE_WINDOW_MINUTES, Provider, ProviderSettings, Schedule,
+    UserDeleteAction, UserScope,
 };
+pub use report::{DiscoveryCounts, HeldDeletes, MemberCounts, OutcomeKind, RemoteKind, RunReport};
 pub use run::{Run, RunStatus, Trigger};
 pub use user::{NewUser, User, UserKind, UserPatch};
 

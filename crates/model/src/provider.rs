@@ -177,12 +177,48 @@ pub struct ProviderSettings {
     /// this does none of it and waits for an administrator's approval (0: no limit).
     #[serde(default = "default_delete_threshold")]
     pub delete_threshold: u32,
+    /// The rolling window over which direct syncs' deletes and disables are counted against
+    /// the threshold, in minutes (1 to 10,080, a week).
+    #[serde(default = "default_delete_window_minutes")]
+    pub delete_window_minutes: u32,
     pub schedule: Schedule,
     /// A paused provider syncs nothing at all.
     pub enabled: bool,
 }
 
 impl ProviderSettings {
+    /// A provider of this tenant and app with these mappings, and every other setting at its
+    /// default: everything in scope, `delete` on both delete actions, no dry run, discovery on,
+    /// the default threshold and window, a full sync every 4 hours, enabled.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        user_mappings: Vec<crate::MappingId>,
+        group_mappings: Vec<crate::MappingId>,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            cloud: Cloud::Global,
+            user_mappings,
+            group_mappings,
+            user_scope: UserScope::default(),
+            group_scope: GroupScope::All,
+            user_delete_action: UserDeleteAction::Delete,
+            group_delete_action: GroupDeleteAction::Delete,
+            dry_run: false,
+            discovery: true,
+            remove_unmanaged_members: false,
+            delete_threshold: DEFAULT_DELETE_THRESHOLD,
+            delete_window_minutes: DEFAULT_DELETE_WINDOW_MINUTES,
+            schedule: Schedule {
+                cron: "0 */4 * * *".into(),
+                paused: false,
+            },
+            enabled: true,
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_tenant(&self.tenant_id)?;
         if uuid::Uuid::parse_str(&self.client_id).is_err() {
@@ -194,7 +230,24 @@ impl ProviderSettings {
                 ),
             ));
         }
+        if !(1..=MAX_DELETE_WINDOW_MINUTES).contains(&self.delete_window_minutes) {
+            return Err(ValidationError::new(
+                "delete_window_minutes",
+                format!(
+                    "delete_window_minutes must be 1 to {MAX_DELETE_WINDOW_MINUTES} (a week), not {}",
+                    self.delete_window_minutes
+                ),
+            ));
+        }
         self.schedule.validate()
+    }
+
+    /// The rolling window of accidental-delete protection.
+    pub fn delete_window(&self) -> std::time::Duration {
+        let minutes = self
+            .delete_window_minutes
+            .clamp(1, MAX_DELETE_WINDOW_MINUTES);
+        std::time::Duration::from_secs(u64::from(minutes) * 60)
     }
 }
 
@@ -221,6 +274,16 @@ pub const DEFAULT_DELETE_THRESHOLD: u32 = 500;
 
 fn default_delete_threshold() -> u32 {
     DEFAULT_DELETE_THRESHOLD
+}
+
+/// The window over which direct syncs' deletes and disables count against the threshold.
+pub const DEFAULT_DELETE_WINDOW_MINUTES: u32 = 60;
+
+/// The longest window: a week.
+pub const MAX_DELETE_WINDOW_MINUTES: u32 = 7 * 24 * 60;
+
+fn default_delete_window_minutes() -> u32 {
+    DEFAULT_DELETE_WINDOW_MINUTES
 }
 
 /// A stored provider.
@@ -254,26 +317,41 @@ mod tests {
     use super::*;
 
     fn settings() -> ProviderSettings {
-        ProviderSettings {
-            tenant_id: "contoso.onmicrosoft.com".into(),
-            client_id: "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e".into(),
-            cloud: Cloud::Global,
-            user_mappings: vec![],
-            group_mappings: vec![],
-            user_scope: UserScope::default(),
-            group_scope: GroupScope::All,
-            user_delete_action: UserDeleteAction::Delete,
-            group_delete_action: GroupDeleteAction::Delete,
-            dry_run: false,
-            discovery: true,
-            remove_unmanaged_members: false,
-            delete_threshold: DEFAULT_DELETE_THRESHOLD,
-            schedule: Schedule {
-                cron: "0 */4 * * *".into(),
-                paused: false,
-            },
-            enabled: true,
+        ProviderSettings::new(
+            "contoso.onmicrosoft.com",
+            "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+            vec![],
+            vec![],
+        )
+    }
+
+    #[test]
+    fn the_delete_window_is_bounded() {
+        assert!(settings().validate().is_ok());
+        for bad in [0, MAX_DELETE_WINDOW_MINUTES + 1] {
+            let settings = ProviderSettings {
+                delete_window_minutes: bad,
+                ..settings()
+            };
+            assert_eq!(
+                settings.validate().expect_err("window").field,
+                "delete_window_minutes"
+            );
         }
+        let settings: ProviderSettings = serde_json::from_value(serde_json::json!({
+            "tenant_id": "contoso.onmicrosoft.com",
+            "client_id": "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+            "cloud": "global", "user_mappings": [], "group_mappings": [],
+            "user_scope": {}, "group_scope": {"mode": "all"},
+            "user_delete_action": "delete", "group_delete_action": "delete",
+            "dry_run": false, "discovery": true,
+            "schedule": {"cron": "0 */4 * * *", "paused": false}, "enabled": true
+        }))
+        .expect("settings stored before the window existed");
+        assert_eq!(
+            settings.delete_window(),
+            std::time::Duration::from_secs(3600)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ProviderId, RunId};
+use crate::{ProviderId, RunId, RunReport};
 
 /// What started a full sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -20,6 +20,9 @@ pub enum Trigger {
     Schedule,
     /// An administrator asked for it (`entrasync sync`, the API).
     Manual,
+    /// Direct syncs: the record of deletes that accidental-delete protection held while
+    /// syncing changes one by one.
+    Direct,
 }
 
 /// Where a run stands.
@@ -37,6 +40,9 @@ pub enum RunStatus {
     /// The run would delete or disable more objects than the provider's threshold: it did none
     /// of that, and waits for an administrator to approve or reject.
     AwaitingApproval,
+    /// The node running it lost its claim (it died, hung, or another node took the run over):
+    /// what it did is kept, the rest is left to the next run.
+    Interrupted,
 }
 
 /// One recorded run.
@@ -50,12 +56,11 @@ pub struct Run {
     pub status: RunStatus,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// What happened, by outcome (`created`, `updated`, `unchanged`, …) and request kind.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub counts: serde_json::Map<String, serde_json::Value>,
+    /// What it did (or, for a dry run, would do).
+    pub report: RunReport,
     /// Why the run stopped, for a stopped run.
     pub error: Option<String>,
 }
 
-text_enum!(Trigger { Create => "create", Save => "save", Schedule => "schedule", Manual => "manual" });
-text_enum!(RunStatus { Running => "running", Succeeded => "succeeded", Partial => "partial", Stopped => "stopped", AwaitingApproval => "awaiting_approval" });
+text_enum!(Trigger { Create => "create", Save => "save", Schedule => "schedule", Manual => "manual", Direct => "direct" });
+text_enum!(RunStatus { Running => "running", Succeeded => "succeeded", Partial => "partial", Stopped => "stopped", AwaitingApproval => "awaiting_approval", Interrupted => "interrupted" });

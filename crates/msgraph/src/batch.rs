@@ -150,7 +150,7 @@ impl GraphClient {
         let mut attempt = 0u32;
         let mut waited = Duration::ZERO;
         while !pending.is_empty() {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             let answers = self.send_batch(&pending).await?;
             let mut retry = Vec::new();
             let mut longest: Option<Duration> = None;
@@ -236,7 +236,7 @@ impl GraphClient {
                 "retrying batch items"
             );
             tokio::time::sleep(delay).await;
-            waited += delay;
+            waited = waited.saturating_add(delay);
             pending = retry;
         }
         Ok(results)

@@ -3,6 +3,10 @@
 //! after `Retry-After`/backoff, refresh the token once after a 401, or give up. A request that
 //! is not idempotent is never re-sent after an ambiguous failure (timeout, cut connection, 5xx):
 //! the error says `outcome_unknown` and the caller looks the object up first.
+//!
+//! Nothing here waits unboundedly: connecting, each Graph request (a `$batch` envelope and
+//! every page included) and each token request have their own timeout, and the waits between
+//! tries are capped by the retry policy.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,15 +14,21 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use url::Url;
 use uuid::Uuid;
 
 use crate::cloud::Endpoints;
 use crate::credentials::Credential;
 use crate::error::{ApiError, GraphError, TransportKind};
+use crate::links::GraphBase;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use crate::pacing::{Pacer, PacingConfig};
 use crate::retry::{RetryPolicy, parse_retry_after, retryable_status};
-use crate::token::TokenCache;
+use crate::token::{TokenCache, TokenEndpoint};
+
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Everything a [`GraphClient`] needs.
 #[derive(Debug, Clone)]
@@ -30,8 +40,15 @@ pub struct ClientConfig {
     pub credential: Credential,
     pub retry: RetryPolicy,
     pub pacing: PacingConfig,
-    /// Per-request timeout (the whole exchange, body included).
+    /// Each Graph request (one try; a `$batch` envelope and each page count as one), from
+    /// connecting to the end of the body. Default 60 s.
     pub timeout: Duration,
+    /// Establishing a connection (TCP and TLS), to Graph or to the login endpoint. Default
+    /// 10 s.
+    pub connect_timeout: Duration,
+    /// Each token request, from connecting to the end of the body; callers waiting for the
+    /// same token give up with it. Default 30 s.
+    pub token_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -48,7 +65,9 @@ impl ClientConfig {
             credential,
             retry: RetryPolicy::default(),
             pacing: PacingConfig::default(),
-            timeout: Duration::from_secs(60),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            token_timeout: DEFAULT_TOKEN_TIMEOUT,
         }
     }
 
@@ -64,9 +83,22 @@ impl ClientConfig {
         self
     }
 
+    /// The Graph request timeout ([`Self::timeout`]).
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn with_token_timeout(mut self, timeout: Duration) -> Self {
+        self.token_timeout = timeout;
         self
     }
 }
@@ -80,6 +112,8 @@ pub struct GraphClient {
 struct Inner {
     http: reqwest::Client,
     endpoints: Endpoints,
+    /// The only place the token is sent to.
+    base: GraphBase,
     tokens: TokenCache,
     retry: RetryPolicy,
     pacer: Arc<Pacer>,
@@ -104,6 +138,8 @@ pub(crate) struct Call {
     /// Route template for metrics, e.g. `/users/{id}`.
     pub route: &'static str,
     pub query: Vec<(&'static str, String)>,
+    /// Request headers beyond the ones every call sends (`Prefer`, …).
+    pub headers: Vec<(&'static str, String)>,
     pub body: Option<Value>,
     /// Safe to send twice (reads, PATCH, DELETE, `$ref` adds whose repeat Graph reports as
     /// "already exist"). Creates are not.
@@ -120,6 +156,7 @@ impl Call {
             url: url.into(),
             route,
             query: Vec::new(),
+            headers: Vec::new(),
             body: None,
             idempotent,
             pace: true,
@@ -128,6 +165,11 @@ impl Call {
 
     pub fn query(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.query.push((key, value.into()));
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -186,21 +228,28 @@ enum Outcome {
 
 impl GraphClient {
     pub fn new(config: ClientConfig) -> Result<Self, GraphError> {
+        let base = GraphBase::parse(&config.endpoints.graph_base_url)?;
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(30))
+            .connect_timeout(config.connect_timeout)
+            // Every request sets its own; this bounds any that would not.
+            .timeout(config.timeout)
             .build()
             .map_err(|e| GraphError::InvalidRequest(format!("HTTP client: {e}")))?;
-        let tokens = TokenCache::new(
-            http.clone(),
-            config.endpoints.token_url(&config.tenant),
-            config.client_id.clone(),
-            config.endpoints.scope.clone(),
-            config.credential,
-        );
+        let tokens = TokenCache::new(TokenEndpoint {
+            http: http.clone(),
+            url: config.endpoints.token_url(&config.tenant),
+            client_id: config.client_id.clone(),
+            scope: config.endpoints.scope.clone(),
+            credential: config.credential,
+            timeout: config.token_timeout,
+            connect_timeout: config.connect_timeout,
+        });
         let pacer = Pacer::shared(&config.tenant, &config.client_id, &config.pacing);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                base,
                 endpoints: config.endpoints,
                 tokens,
                 retry: config.retry,
@@ -240,30 +289,17 @@ impl GraphClient {
         )
     }
 
-    fn absolute(&self, call: &Call) -> String {
-        let base = if call.url.starts_with("http://") || call.url.starts_with("https://") {
-            call.url.clone()
-        } else {
-            format!("{}{}", self.inner.endpoints.graph_base_url, call.url)
-        };
-        if call.query.is_empty() {
-            base
-        } else {
-            let sep = if base.contains('?') { '&' } else { '?' };
-            format!("{base}{sep}{}", encode_query(&call.query))
-        }
-    }
-
-    /// Runs `call` with pacing, retries and one token refresh after a 401.
+    /// Runs `call` with pacing, retries and one token refresh after a 401. A URL that does
+    /// not lead under the Graph base is refused before anything is sent.
     pub(crate) async fn execute(&self, call: &Call) -> Result<Answer, GraphError> {
         let inner = &*self.inner;
         let route = format!("{} {}", call.method, call.route);
-        let url = self.absolute(call);
+        let url = inner.base.resolve(&call.url, &encode_query(&call.query))?;
         let mut attempt = 0u32;
         let mut waited = Duration::ZERO;
         let mut refreshed = false;
         loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             if call.pace {
                 inner
                     .metrics
@@ -272,15 +308,18 @@ impl GraphClient {
             let token = match inner.tokens.get().await {
                 Ok(t) => t,
                 Err(e) => {
-                    let transient = match &e {
+                    // A refusal worth retrying, or a connection that failed fast. Not a
+                    // timeout (`TokenTimeout`): another try would hold this request, and
+                    // everyone waiting for the same token, for the whole timeout again.
+                    let retry_here = match &e {
                         GraphError::Token(f) => f.is_transient(),
                         GraphError::TokenTransport(_) => true,
                         _ => false,
                     };
                     let delay = inner.retry.delay(attempt, None);
-                    if transient && inner.retry.allows(attempt, waited, delay) {
+                    if retry_here && inner.retry.allows(attempt, waited, delay) {
                         tokio::time::sleep(delay).await;
-                        waited += delay;
+                        waited = waited.saturating_add(delay);
                         continue;
                     }
                     return Err(e);
@@ -314,7 +353,7 @@ impl GraphClient {
                     if api.status == 401 && !refreshed {
                         // A token revoked or expired early: fetch a fresh one, once.
                         refreshed = true;
-                        inner.tokens.invalidate(token.generation).await;
+                        inner.tokens.invalidate(token.generation);
                         continue;
                     }
                     if !retryable_status(api.status) {
@@ -347,19 +386,22 @@ impl GraphClient {
             tracing::debug!(error = %err, attempt, delay_ms = delay.as_millis() as u64, "retrying");
             inner.metrics.record_retry();
             tokio::time::sleep(delay).await;
-            waited += delay;
+            waited = waited.saturating_add(delay);
         }
     }
 
-    async fn send_once(&self, call: &Call, url: &str, bearer: &str, crid: &str) -> Outcome {
+    async fn send_once(&self, call: &Call, url: &Url, bearer: &str, crid: &str) -> Outcome {
         let inner = &*self.inner;
         let mut req = inner
             .http
-            .request(call.method.clone(), url)
+            .request(call.method.clone(), url.clone())
             .header("Authorization", bearer)
             .header("client-request-id", crid)
             .header("Accept", "application/json")
             .timeout(inner.timeout);
+        for (name, value) in &call.headers {
+            req = req.header(*name, value);
+        }
         if let Some(body) = &call.body {
             req = req.json(body);
         }

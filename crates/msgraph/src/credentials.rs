@@ -98,7 +98,7 @@ impl CertificateCredential {
             jti: uuid::Uuid::new_v4().to_string(),
             nbf: now,
             iat: now,
-            exp: now + ASSERTION_LIFETIME_SECS,
+            exp: now.saturating_add(ASSERTION_LIFETIME_SECS),
         };
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| GraphError::Credential(format!("cannot sign client assertion: {e}")))

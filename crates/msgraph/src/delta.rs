@@ -8,7 +8,7 @@ use reqwest::Method;
 use crate::client::{Call, GraphClient};
 use crate::error::GraphError;
 use crate::objects::Kind;
-use crate::odata::{self, Object, Page};
+use crate::odata::{self, Object, Page, Trail};
 
 /// What one round saw.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,13 +78,17 @@ impl GraphClient {
             }
         };
         let mut objects = Vec::new();
+        let mut trail = Trail::default();
         loop {
             let body = self.execute(&call).await?.body;
             let delta = body["@odata.deltaLink"].as_str().map(str::to_owned);
             let mut page = Page::from_body(body)?;
             objects.append(&mut page.items);
             match (page.next_link, delta) {
-                (Some(next), _) => call = Call::new(Method::GET, next, route(kind)),
+                (Some(next), _) => {
+                    trail.step(&next)?;
+                    call = Call::new(Method::GET, next, route(kind));
+                }
                 (None, Some(link)) => {
                     return Ok(DeltaRound {
                         objects,

@@ -1,7 +1,8 @@
 //! The client's errors. They carry what Graph said (status, code, message, detail codes) and
 //! what an administrator quotes to Microsoft support (`request-id`, `date`), and whether a
 //! non-idempotent request may have been applied anyway (`outcome_unknown`). Classifying them
-//! into "what to do" is the caller's job (the `entra` crate), not this crate's.
+//! into "what to do" is the caller's job (the `entra` crate), not this crate's; each variant's
+//! comment says whether it is worth trying again later and whether anything may have changed.
 
 use std::{fmt, time::Duration};
 
@@ -137,6 +138,21 @@ impl TokenFailure {
     }
 }
 
+/// Why a link (or a request path) was refused: it would have taken the bearer token somewhere
+/// other than the configured Graph version root.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefusal {
+    #[error("it is not an absolute URL ({0})")]
+    Unparsable(String),
+    #[error("its origin {found} is not the Graph base's ({expected})")]
+    ForeignOrigin { expected: String, found: String },
+    #[error("its path {path} is not under the Graph version root {root}")]
+    OutsideVersionRoot { root: String, path: String },
+    /// Userinfo (`https://user:pass@…`) would be sent as a second authorization.
+    #[error("it carries user credentials")]
+    Credentials,
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum GraphError {
     #[error("Graph error: {0}")]
@@ -153,6 +169,17 @@ pub enum GraphError {
     Token(Box<TokenFailure>),
     #[error("token endpoint unreachable: {0}")]
     TokenTransport(String),
+    /// The token endpoint did not answer within `after` (the connect timeout or the token
+    /// timeout of [`crate::ClientConfig`]). Transient; nothing was changed anywhere. Not
+    /// retried inside the request: each try would hold it, and every caller waiting for the
+    /// same token, for the whole timeout again.
+    #[error("login endpoint {url} did not answer within {after:?}")]
+    TokenTimeout { url: String, after: Duration },
+    /// A link (`@odata.nextLink`, a stored `@odata.deltaLink`) or path that does not lead to
+    /// the configured Graph base. Nothing was sent. Not transient: the link is wrong, or the
+    /// endpoint that gave it is not Graph (a wrong Graph URL, a spoofing proxy).
+    #[error("refused to send the Graph token to {link}: {reason}")]
+    LinkRefused { link: String, reason: LinkRefusal },
     #[error("unexpected answer from Graph: {message}")]
     Decode {
         message: String,

@@ -19,16 +19,21 @@
 //! ```
 //!
 //! Module map: `cloud` (endpoints table), `credentials` (secret, certificate assertion),
-//! `token` (cache, single-flight refresh), `client` (request executor), `retry`
-//! (`Retry-After`, backoff), `pacing` (per tenant+app limiter), `metrics`, `error`, `odata`
-//! (quoting, pages), `objects` (users and groups), `members`, `batch`, `delta`.
+//! `token` (cache, single-flight refresh with a deadline; `token::endpoint`, the token
+//! request), `client` (request executor, timeouts), `links` (the token goes only under the
+//! Graph base), `retry` (`Retry-After`, backoff), `pacing` (per tenant+app limiter), `clock`
+//! (instant arithmetic that cannot panic), `metrics`, `error`, `odata` (quoting, pages),
+//! `objects` (users and groups), `upsert` (groups by `uniqueName`), `members`, `batch`,
+//! `delta`.
 
 mod batch;
 mod client;
+mod clock;
 mod cloud;
 mod credentials;
 mod delta;
 mod error;
+mod links;
 mod members;
 mod metrics;
 mod objects;
@@ -36,17 +41,19 @@ mod odata;
 mod pacing;
 mod retry;
 mod token;
+mod upsert;
 
 pub use batch::{BatchAnswer, BatchRequest, BatchResults, MAX_BATCH};
 pub use client::{ClientConfig, GraphClient};
 pub use cloud::{Cloud, Endpoints};
 pub use credentials::{CertificateCredential, Credential};
 pub use delta::DeltaRound;
-pub use error::{ApiError, GraphError, TokenFailure, TransportKind};
+pub use error::{ApiError, GraphError, LinkRefusal, TokenFailure, TransportKind};
 pub use members::MAX_BIND;
 pub use metrics::MetricsSnapshot;
 pub use objects::Kind;
 pub use odata::{MAX_PAGE, Object, Page, eq as odata_eq, quote as odata_quote};
 pub use pacing::{Pacer, PacingConfig};
 pub use reqwest::Method;
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
+pub use upsert::GroupUpsert;

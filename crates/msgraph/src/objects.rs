@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::client::{Call, GraphClient};
 use crate::error::GraphError;
-use crate::odata::{self, MAX_PAGE, Object, Page};
+use crate::odata::{self, MAX_PAGE, Object, Page, Trail};
 
 /// Which collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,14 +39,19 @@ impl Kind {
     }
 }
 
-/// A path segment for an id or UPN: `#` (B2B UPNs), `/`, `?` and `%` escaped; a key that
-/// starts with `$` uses the `('…')` form Graph requires for it.
-pub(crate) fn key_segment(key: &str) -> String {
-    let escaped = key
-        .replace('%', "%25")
+/// A key with the characters that would end or split a path segment escaped: `%` first,
+/// then `#` (B2B UPNs), `/` and `?`.
+pub(crate) fn escape_key(key: &str) -> String {
+    key.replace('%', "%25")
         .replace('#', "%23")
         .replace('/', "%2F")
-        .replace('?', "%3F");
+        .replace('?', "%3F")
+}
+
+/// A path segment for an id or UPN ([`escape_key`]); a key that starts with `$` uses the
+/// `('…')` form Graph requires for it.
+pub(crate) fn key_segment(key: &str) -> String {
+    let escaped = escape_key(key);
     if key.starts_with('$') {
         format!("('{}')", escaped.replace('\'', "''"))
     } else {
@@ -127,20 +132,25 @@ impl GraphClient {
         Page::from_body(self.execute(&call).await?.body)
     }
 
-    /// Every page of a collection, as a stream.
+    /// Every page of a collection, as a stream. It ends after the last page, or after an
+    /// error (a nextLink that leads back to a page already read is one).
     pub fn list_pages<'a>(
         &'a self,
         kind: Kind,
         select: &'a [&'a str],
     ) -> impl Stream<Item = Result<Page, GraphError>> + 'a {
-        // State: None = finished, Some(None) = first page, Some(Some(link)) = a next page.
-        futures::stream::try_unfold(Some(None::<String>), move |state| async move {
-            let Some(next) = state else {
+        // Position: None = finished, Some(None) = first page, Some(Some(link)) = a next page.
+        let start = (Some(None::<String>), Trail::default());
+        futures::stream::try_unfold(start, move |(position, mut trail)| async move {
+            let Some(next) = position else {
                 return Ok(None);
             };
+            if let Some(link) = &next {
+                trail.step(link)?;
+            }
             let page = self.list_page(kind, select, next.as_deref()).await?;
             let following = page.next_link.clone().map(Some);
-            Ok(Some((page, following)))
+            Ok(Some((page, (following, trail))))
         })
     }
 
@@ -164,7 +174,9 @@ impl GraphClient {
         }
         let mut page = Page::from_body(self.execute(&call).await?.body)?;
         let mut found = std::mem::take(&mut page.items);
+        let mut trail = Trail::default();
         while let Some(link) = page.next_link.take() {
+            trail.step(&link)?;
             page = self.list_page(kind, select, Some(&link)).await?;
             found.append(&mut page.items);
         }

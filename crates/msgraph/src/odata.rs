@@ -1,6 +1,8 @@
 //! OData pieces: string literals (a `'` doubled, so `O'Brien` works), `$filter` equality
 //! clauses, and the page shape of collections (`value` + `@odata.nextLink`).
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use crate::error::GraphError;
@@ -53,6 +55,27 @@ impl Page {
     }
 }
 
+/// The nextLinks one enumeration has followed. A server that links back to a page already
+/// read would keep a "follow until the last page" loop going forever; the trail ends it with
+/// an error instead. (Graph's own links always move on: each carries a new `$skiptoken`.)
+#[derive(Debug, Default)]
+pub(crate) struct Trail {
+    seen: HashSet<String>,
+}
+
+impl Trail {
+    /// Records `link` as the next one to follow; an error if it was followed before.
+    pub(crate) fn step(&mut self, link: &str) -> Result<(), GraphError> {
+        if self.seen.insert(link.to_owned()) {
+            Ok(())
+        } else {
+            Err(decode(&format!(
+                "@odata.nextLink leads back to a page already read: {link}"
+            )))
+        }
+    }
+}
+
 pub(crate) fn decode(message: &str) -> GraphError {
     GraphError::Decode {
         message: message.to_owned(),
@@ -96,6 +119,17 @@ mod tests {
         assert_eq!(p.items.len(), 1);
         assert_eq!(p.next_link.as_deref(), Some("http://n"));
         assert!(Page::from_body(json!({"value": 3})).is_err());
+    }
+
+    #[test]
+    fn a_trail_refuses_a_link_twice() {
+        let mut t = Trail::default();
+        t.step("https://g/v1.0/users?$skiptoken=1").expect("first");
+        t.step("https://g/v1.0/users?$skiptoken=2").expect("second");
+        assert!(matches!(
+            t.step("https://g/v1.0/users?$skiptoken=1"),
+            Err(GraphError::Decode { .. })
+        ));
     }
 
     #[test]

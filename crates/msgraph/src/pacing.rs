@@ -3,6 +3,10 @@
 //! §7.2) instead of bouncing off 429s. It is a GCRA schedule (a token bucket without a
 //! timer): each request reserves the next free slot. It slows down when Graph reports
 //! `x-ms-throttle-limit-percentage` above 0.8 and pauses every request after a 429.
+//!
+//! All instant arithmetic saturates ([`crate::clock::later`]) and a pause is never longer than
+//! [`MAX_RETRY_AFTER`], so neither a server's header nor an odd configuration can panic here
+//! or park requests for longer than that.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -10,10 +14,18 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::clock::later;
+use crate::retry::MAX_RETRY_AFTER;
+
+/// The longest spacing between two requests: a rate below one a minute (a typo, surely) is
+/// taken as one a minute.
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Rates of one (tenant, app) pair.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PacingConfig {
-    /// Sustained requests per second (all methods). `0` disables request pacing.
+    /// Sustained requests per second (all methods). `0` (or less) disables request pacing;
+    /// below one a minute counts as one a minute.
     pub requests_per_sec: f64,
     /// Sustained writes (POST/PATCH/PUT/DELETE) per second. `0` disables write pacing.
     pub writes_per_sec: f64,
@@ -61,10 +73,13 @@ struct Lane {
 
 impl Lane {
     fn new(rate: f64, now: Instant) -> Self {
-        Self {
-            interval: (rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate)),
-            tat: now,
-        }
+        // `rate > 0` also rules out NaN. `1/rate` can still be too large for a Duration.
+        let interval = (rate > 0.0).then(|| {
+            Duration::try_from_secs_f64(1.0 / rate)
+                .unwrap_or(MAX_INTERVAL)
+                .min(MAX_INTERVAL)
+        });
+        Self { interval, tat: now }
     }
 
     /// Reserves a slot at or after `earliest`; answers when it is.
@@ -72,10 +87,11 @@ impl Lane {
         let Some(interval) = self.interval else {
             return earliest;
         };
-        let interval = interval.mul_f64(slowdown);
-        let tolerance = interval * burst;
+        let interval =
+            Duration::try_from_secs_f64(interval.as_secs_f64() * slowdown).unwrap_or(interval);
+        let tolerance = interval.saturating_mul(burst);
         let allowed = earliest.max(self.tat.checked_sub(tolerance).unwrap_or(earliest));
-        self.tat = self.tat.max(allowed) + interval;
+        self.tat = later(self.tat.max(allowed), interval);
         allowed
     }
 }
@@ -165,9 +181,10 @@ impl Pacer {
         };
     }
 
-    /// A 429 told everyone to wait: no request of this pair starts before `retry_after` passes.
+    /// A 429 told everyone to wait: no request of this pair starts before `retry_after` passes
+    /// (at most [`MAX_RETRY_AFTER`]).
     pub fn pause(&self, retry_after: Duration) {
-        let until = Instant::now() + retry_after;
+        let until = later(Instant::now(), retry_after.min(MAX_RETRY_AFTER));
         let mut s = self.state();
         s.paused_until = s.paused_until.max(until);
         s.slowdown = (s.slowdown * 1.25).min(8.0);
@@ -215,6 +232,39 @@ mod tests {
             p.observe_limit_percentage(None);
         }
         assert_eq!(p.slowdown(), 1.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_pause_is_capped_not_a_panic() {
+        let p = Pacer::new(&PacingConfig::unlimited());
+        p.pause(Duration::MAX);
+        p.pause(Duration::from_secs(u64::MAX));
+        let waited = p.acquire(false).await;
+        assert_eq!(waited, MAX_RETRY_AFTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn odd_rates_neither_panic_nor_park_requests() {
+        let rates = [
+            1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        for (rate, burst) in rates.into_iter().flat_map(|r| [(r, 0), (r, u32::MAX)]) {
+            let p = Pacer::new(&PacingConfig {
+                requests_per_sec: rate,
+                writes_per_sec: rate,
+                burst,
+            });
+            p.observe_limit_percentage(Some(f64::INFINITY));
+            for _ in 0..3 {
+                let waited = p.acquire(true).await;
+                assert!(waited <= MAX_INTERVAL * 8, "{rate}/{burst}: {waited:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,10 +1,21 @@
 //! When to try again and how long to wait: `Retry-After` in all its forms (whole seconds,
 //! fractional seconds as Graph's identity throttling sends, an HTTP-date), else exponential
 //! backoff with full jitter, within caps on attempts and on the total time spent waiting.
+//!
+//! `Retry-After` is input from the network: whatever it says, the wait it yields is a
+//! `Duration` no longer than [`MAX_RETRY_AFTER`], so no arithmetic on it can overflow here or
+//! in the caller that schedules a retry with it.
 
 use std::time::{Duration, SystemTime};
 
 use rand::Rng;
+
+/// The longest wait a `Retry-After` can ask for; longer values (a proxy's `1e20`, an HTTP-date
+/// in year 9999) are cut to it. Graph's own values are seconds to a few minutes. Ten minutes is
+/// the default retry budget of one request ([`RetryPolicy::max_total_delay`]): a caller that
+/// schedules a retry with an error's `retry_after` comes back within it, and a throttle that
+/// really lasts longer is announced again by the next 429.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// Retry limits. `Default` follows the Graph SDK's spirit with a longer horizon for syncs.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +64,9 @@ impl RetryPolicy {
                 let cap = exp.min(self.max_delay);
                 // Full jitter spreads the retries of many concurrent requests apart.
                 let frac: f64 = rand::rng().random_range(0.5..=1.0);
-                cap.mul_f64(frac)
+                // Not `mul_f64`, which panics when a huge configured delay rounds up past the
+                // largest Duration.
+                Duration::try_from_secs_f64(cap.as_secs_f64() * frac).unwrap_or(cap)
             }
         };
         d.min(self.max_delay)
@@ -67,22 +80,26 @@ impl RetryPolicy {
     /// Whether another attempt is allowed after `attempt` attempts and `waited` so far, if the
     /// next wait is `next`.
     pub fn allows(&self, attempt: u32, waited: Duration, next: Duration) -> bool {
-        attempt < self.max_attempts && waited + next <= self.max_total_delay
+        attempt < self.max_attempts && waited.saturating_add(next) <= self.max_total_delay
     }
 }
 
-/// Parses a `Retry-After` value: `7`, `2.128`, or `Wed, 21 Oct 2015 07:28:00 GMT`. A date in
-/// the past means "now".
+/// Parses a `Retry-After` value: `7`, `2.128`, or `Wed, 21 Oct 2015 07:28:00 GMT`, cut to
+/// [`MAX_RETRY_AFTER`]. A date in the past means "now". `None` for what is not a wait: text,
+/// a negative number, `NaN`, an infinity.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let when = httpdate::parse_http_date(v).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let wait = match v.parse::<f64>() {
+        Ok(secs) if !secs.is_finite() || secs < 0.0 => return None,
+        // The only failure left is "too large for a Duration" (`-0` is zero): the cap.
+        Ok(secs) => Duration::try_from_secs_f64(secs).unwrap_or(MAX_RETRY_AFTER),
+        Err(_) => {
+            let when = httpdate::parse_http_date(v).ok()?;
+            when.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// HTTP statuses worth retrying: throttling and the transient server faults.
@@ -113,6 +130,58 @@ mod tests {
         );
         assert_eq!(parse_retry_after("-1"), None);
         assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn huge_retry_after_values_are_capped() {
+        for v in ["1e20", "1e13", "18446744073709551616", "1e308"] {
+            assert_eq!(parse_retry_after(v), Some(MAX_RETRY_AFTER), "{v}");
+        }
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("600.5"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("599"), Some(Duration::from_secs(599)));
+    }
+
+    #[test]
+    fn retry_after_values_that_are_not_waits_are_ignored() {
+        for v in [
+            "-5",
+            "-1e20",
+            "NaN",
+            "nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "",
+            "soon",
+            "7s",
+            "0x10",
+            "Fri, 31 Dec 99999 23:59:59 GMT",
+        ] {
+            assert_eq!(parse_retry_after(v), None, "{v:?}");
+        }
+        assert_eq!(parse_retry_after("-0"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_budget_check_cannot_overflow() {
+        let p = RetryPolicy {
+            max_delay: Duration::MAX,
+            max_total_delay: Duration::MAX,
+            ..RetryPolicy::default()
+        };
+        assert!(p.allows(1, Duration::MAX, Duration::MAX));
+        assert_eq!(p.delay(1, Some(MAX_RETRY_AFTER)), MAX_RETRY_AFTER);
+        // Backoff far past the 16th doubling, from a huge base, stays a wait.
+        let huge = RetryPolicy {
+            base_delay: Duration::MAX,
+            ..p
+        };
+        assert!(huge.delay(u32::MAX, None) >= Duration::from_secs(1));
     }
 
     #[test]

@@ -1,51 +1,69 @@
-//! A full sync: discovery, then every directory object and every link through the work table
-//! (so that direct syncs and other nodes never reconcile an object at the same time as it),
-//! then each group's members in bulk, then the run's record.
+//! Full syncs and dry runs, each in a task of its own (one tenant's slow listing never holds
+//! another's sync). A full sync holds its row's claim and its run's lease for its whole length
+//! (the heartbeat renews both); when either is lost it stops writing, leaves the row to the new
+//! holder, and its run is recorded as interrupted. What the sync does is the engine's.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use engine::{Directory, DiscoveryProgress, DiscoveryReport, Links, ProviderSync, RemoteKind};
-use model::{GroupId, ProviderId, Run, RunStatus, Trigger};
-use serde_json::{Map, Value, json};
-use store::WorkItem;
+use engine::{Observer, SyncError};
+use model::{ProviderId, Run, RunReport, RunStatus, Trigger};
+use store::{Work, WorkItem};
 use tracing::{info, warn};
 
+use crate::claims::Both;
+use crate::evaluate::BlockingEvaluator;
+use crate::queue::StoreQueue;
+use crate::worker::later;
 use crate::{Runner, RunnerError};
 
-/// What a full sync reports while it runs (a progress bar, a log).
-pub trait Observer: Send + Sync {
-    fn discovery(&self, _progress: DiscoveryProgress) {}
-    /// `done` of `total` objects reconciled.
-    fn objects(&self, _done: u64, _total: u64) {}
-    /// `done` of the groups' members reconciled.
-    fn members(&self, _done: u64) {}
-}
-
-/// An observer that reports nothing.
-pub struct Quiet;
-
-impl Observer for Quiet {}
-
-/// How long to wait between looks at a run's remaining rows when this node has none to do.
-const DRAIN_POLL: Duration = Duration::from_millis(50);
-
-/// Groups read per page for the membership step.
-const GROUP_PAGE: u32 = 200;
-
-/// How a full sync stopped early.
-struct Stop {
-    reason: String,
-    /// Try the whole run again at this time (a transient failure), or not until an
-    /// administrator acts.
-    retry_in: Option<Duration>,
+/// How a run ended, before it is recorded.
+struct Ending {
+    status: RunStatus,
+    error: Option<String>,
+    report: RunReport,
 }
 
 impl Runner {
-    /// Claims one due full sync (of any provider) and runs it. `None` when none is due.
+    /// Claims due full syncs and runs each in its own task, at most `full_syncs` at a time.
+    pub(crate) async fn full_sync_loop(self: Arc<Self>, stopping: Arc<crate::supervise::Stop>) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.options.full_syncs.max(1)));
+        while !stopping.is_stopped() {
+            self.health.tick("full syncs");
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            match self
+                .store
+                .claim_full_sync(&self.owner, self.options.lease)
+                .await
+            {
+                Ok(Some(item)) => {
+                    let runner = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = runner.full_sync_here(&item, &engine::Quiet).await {
+                            warn!(provider = %item.provider_id, %error, "a full sync could not run");
+                        }
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    stopping.pause(self.options.idle_poll * 5).await;
+                }
+                Err(error) => {
+                    drop(permit);
+                    warn!(%error, "full syncs could not be claimed; retrying");
+                    stopping.pause(self.options.idle_poll * 10).await;
+                }
+            }
+        }
+    }
+
+    /// Claims one due full sync (of any provider) and runs it here, with workers of its own
+    /// (see [`Runner::assist`]). `None` when none is due.
     pub async fn full_sync_once(
-        &self,
+        self: &Arc<Self>,
         observer: &dyn Observer,
     ) -> Result<Option<Run>, RunnerError> {
         let Some(item) = self
@@ -58,303 +76,291 @@ impl Runner {
         self.run_full_sync(&item, observer).await.map(Some)
     }
 
-    /// Runs the full sync that `item` asks for, and records it as a run.
+    /// Queues a full sync of the provider and runs it here, now (`None`: another node is running
+    /// this provider's full sync). A manual run: it clears a stopped state first.
+    pub async fn sync_now(
+        self: &Arc<Self>,
+        provider: ProviderId,
+        observer: &dyn Observer,
+    ) -> Result<Option<Run>, RunnerError> {
+        // The administrator's "try again", as the API has it: a stopped state is cleared.
+        self.store.request_manual_sync(provider).await?;
+        self.sweep_runs().await?;
+        let Some(item) = self
+            .store
+            .claim_full_sync_now(provider, Trigger::Manual, &self.owner, self.options.lease)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.run_full_sync(&item, observer).await.map(Some)
+    }
+
+    /// Runs the full sync that `item` asks for (a plan, for a provider in dry-run mode), here,
+    /// with workers and a heartbeat of its own (see [`Runner::assist`]), and records it as a
+    /// run.
     pub async fn run_full_sync(
+        self: &Arc<Self>,
+        item: &WorkItem,
+        observer: &dyn Observer,
+    ) -> Result<Run, RunnerError> {
+        let _assist = self.assist(item.provider_id);
+        self.full_sync_here(item, observer).await
+    }
+
+    /// Runs the full sync, served by this node's own loops.
+    async fn full_sync_here(
         &self,
         item: &WorkItem,
         observer: &dyn Observer,
     ) -> Result<Run, RunnerError> {
-        let provider_id = item.provider_id;
-        let trigger = item.trigger.unwrap_or(Trigger::Manual);
-        let provider = self.store.get_provider(provider_id).await?;
-        self.prune_history().await;
-        if provider.settings.dry_run {
-            // A provider in dry-run mode plans instead: its full syncs are plans.
-            let run = self.plan(provider_id, trigger, observer).await?;
-            self.store.complete_work(item).await?;
-            return Ok(run);
+        let Work::FullSync { trigger } = item.work else {
+            self.store.release_work(item).await?;
+            return Err(RunnerError::Busy("not a full sync".into()));
+        };
+        let held = self.claims.hold_row(item, self.options.lease);
+        let result = self.full_sync_under(item, trigger, &held, observer).await;
+        self.claims.release_row(item);
+        result
+    }
+
+    async fn full_sync_under(
+        &self,
+        item: &WorkItem,
+        trigger: Trigger,
+        held: &crate::claims::Held,
+        observer: &dyn Observer,
+    ) -> Result<Run, RunnerError> {
+        let provider = self.store.get_provider(item.provider_id).await?;
+        let dry_run = provider.settings.dry_run;
+        let run = self
+            .store
+            .start_run(
+                provider.id,
+                trigger,
+                dry_run,
+                &self.owner,
+                self.options.lease,
+            )
+            .await?;
+        let owned = self.claims.hold_run(run.id, self.options.lease);
+        info!(provider = %provider.name, run = %run.id, %trigger, dry_run, "full sync started");
+        let fence = Both(held, &owned);
+        let ending = self
+            .steps(provider.id, run.id, dry_run, &fence, observer)
+            .await;
+        self.claims.release_run(run.id);
+        // Finishing the row: only a live claim may (a lost one belongs to the new holder). A
+        // stopped run keeps its row: it runs again once the cause is gone.
+        let finished = match ending.status {
+            RunStatus::Interrupted => None,
+            RunStatus::Stopped => {
+                let why = ending.error.as_deref().unwrap_or("stopped");
+                Some(
+                    self.store
+                        .retry_work(item, later(Duration::from_secs(60)), why)
+                        .await
+                        .map(|_| ()),
+                )
+            }
+            _ => Some(
+                self.store
+                    .complete_work(item, &engine::Tally::default())
+                    .await
+                    .map(|_| ()),
+            ),
+        };
+        if let Some(Err(error)) = finished {
+            warn!(%error, "the full sync's row could not be finished; its lease will lapse");
         }
         let run = self
             .store
-            .start_run(provider_id, trigger, provider.settings.dry_run)
-            .await?;
-        info!(provider = %provider.name, run = %run.id, trigger = %trigger, "full sync started");
-        let mut counts = Map::new();
-        let result = self
-            .full_sync_steps(item, run.id, &mut counts, observer)
-            .await;
-        let (status, error) = match result {
-            Ok(()) if counts.contains_key("awaiting_approval") => {
-                self.store.complete_work(item).await?;
-                (RunStatus::AwaitingApproval, None)
-            }
-            Ok(()) => {
-                let failed = counts.get("failed").and_then(Value::as_u64).unwrap_or(0)
-                    + counts
-                        .get("members_failed")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0);
-                let status = if failed > 0 {
-                    RunStatus::Partial
-                } else {
-                    RunStatus::Succeeded
-                };
-                self.store.complete_work(item).await?;
-                (status, None)
-            }
-            Err(stop) => {
-                warn!(provider = %provider.name, run = %run.id, error = %stop.reason,
-                    "full sync stopped");
-                match stop.retry_in {
-                    Some(wait) => {
-                        self.store
-                            .retry_work(item, Utc::now() + wait, &stop.reason)
-                            .await?;
-                    }
-                    None => {
-                        self.store.complete_work(item).await?;
-                    }
-                }
-                (RunStatus::Stopped, Some(stop.reason))
-            }
-        };
-        let run = self
-            .store
-            .finish_run(run.id, status, counts, error.as_deref())
+            .finish_run(
+                run.id,
+                ending.status,
+                &ending.report,
+                ending.error.as_deref(),
+            )
             .await?;
         info!(provider = %provider.name, run = %run.id, status = %run.status, "full sync finished");
         Ok(run)
     }
 
-    async fn full_sync_steps(
+    /// The engine's full sync (or dry run) with this runtime, and how it ended.
+    async fn steps(
         &self,
-        item: &WorkItem,
+        provider: ProviderId,
         run: model::RunId,
-        counts: &mut Map<String, Value>,
+        dry_run: bool,
+        fence: &Both<'_>,
         observer: &dyn Observer,
-    ) -> Result<(), Stop> {
-        let provider_id = item.provider_id;
-        let runtime = self.runtimes.get(provider_id).await.map_err(|error| {
-            let stops = error.stops_provider();
-            Stop {
-                reason: error.to_string(),
-                retry_in: (!stops).then_some(Duration::from_secs(60)),
-            }
-        })?;
-        let metrics_before = runtime.target.graph().metrics();
-        let sync = ProviderSync {
-            provider: &runtime.provider,
-            mappings: &runtime.mappings,
-            mapper: self.runtimes.mapper(),
-            directory: &self.store,
-            links: &self.store,
-            target: &*runtime.target,
-            hold_deletes: false,
-        };
-
-        // 1. Discovery: the tenant listed once, existing objects linked.
-        if runtime.provider.settings.discovery {
-            let report = sync
-                .discover(&|progress| observer.discovery(progress))
-                .await;
-            let report = match report {
-                Ok(report) => report,
-                Err(error) => return Err(self.stop_for(provider_id, error).await),
-            };
-            discovery_counts(&report, counts);
-        }
-        self.renew(item).await?;
-
-        // 2. Accidental-delete protection: count what would be deleted or disabled first.
-        let held = self
-            .protect_against_mass_deletes(&runtime.provider, run, counts)
-            .await
-            .map_err(local_stop)?;
-
-        // 3. Every user, group and link through the work table.
-        let total = self
-            .store
-            .enqueue_all(provider_id, run)
-            .await
-            .map_err(local_stop)?;
-        observer.objects(0, total);
-        loop {
-            let claimed = self.work_once().await.map_err(local_stop)?;
-            let pending = self
-                .store
-                .pending_work(provider_id, run)
-                .await
-                .map_err(local_stop)?;
-            observer.objects(total.saturating_sub(pending), total);
-            if pending == 0 {
-                break;
-            }
-            let state = self
-                .store
-                .provider_state(provider_id)
-                .await
-                .map_err(local_stop)?;
-            if !state.active {
-                return Err(Stop {
-                    reason: state
-                        .health_reason
-                        .unwrap_or_else(|| "the provider was paused".to_owned()),
-                    retry_in: None,
-                });
-            }
-            self.renew(item).await?;
-            if claimed == 0 {
-                tokio::time::sleep(DRAIN_POLL).await;
-            }
-        }
-        for (outcome, count) in self
-            .store
-            .run_outcome_counts(run)
-            .await
-            .map_err(local_stop)?
-        {
-            counts.insert(outcome, json!(count));
-        }
-
-        // 4. Members, group by group, in bulk.
-        let (mut added, mut removed, mut failed, mut groups) = (0, 0, 0, 0);
-        let mut after: Option<GroupId> = None;
-        loop {
-            let page = Directory::groups_page(&self.store, after, GROUP_PAGE)
-                .await
-                .map_err(local_stop)?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            for group in &page {
-                if !engine::group_in_scope(&runtime.provider.settings, group) {
-                    continue;
+    ) -> Ending {
+        // Fresh: a full sync follows a save at once, and must see what was saved.
+        let runtime = match self.runtimes.get_fresh(provider).await {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                if error.stops_provider()
+                    && let Err(stored) = self
+                        .store
+                        .set_provider_health(provider, Some(&error.to_string()))
+                        .await
+                {
+                    warn!(error = %stored, "could not mark the provider unhealthy");
                 }
-                let Some(link) = Links::link(
-                    &self.store,
-                    provider_id,
-                    RemoteKind::Group,
-                    group.id.as_uuid(),
-                )
-                .await
-                .map_err(local_stop)?
-                else {
-                    continue;
+                return Ending {
+                    status: RunStatus::Stopped,
+                    error: Some(error.to_string()),
+                    report: RunReport::default(),
                 };
-                match sync.reconcile_members(group, &link).await {
-                    Ok(report) => {
-                        added += report.added;
-                        removed += report.removed;
-                        failed += report.failed;
-                    }
-                    Err(error) if error.stops_provider() => {
-                        return Err(self.stop_for(provider_id, error).await);
-                    }
-                    Err(error) => {
-                        warn!(provider = %provider_id, group = %group.id, %error,
-                            "the group's members were not reconciled; the next full sync will");
-                        failed += 1;
-                    }
+            }
+        };
+        let before = runtime.target.graph().metrics();
+        let evaluator = BlockingEvaluator {
+            runtime: runtime.clone(),
+            mapper: self.runtimes.mapper().clone(),
+            permits: self.evaluation.clone(),
+        };
+        let result = if dry_run {
+            engine::dry_run(
+                &runtime.provider,
+                &self.store,
+                &*runtime.target,
+                &evaluator,
+                &self.store,
+                run,
+                self.options.replication_grace,
+                observer,
+            )
+            .await
+        } else {
+            let queue = StoreQueue {
+                store: &self.store,
+                fence,
+            };
+            engine::full_sync(
+                &runtime.provider,
+                &self.store,
+                &*runtime.target,
+                fence,
+                &queue,
+                run,
+                observer,
+            )
+            .await
+        };
+        let cost = |report: &mut RunReport| {
+            let metrics = runtime.target.graph().metrics();
+            for (route, outcomes) in &metrics.requests {
+                let now: u64 = outcomes.values().sum();
+                let earlier: u64 = before
+                    .requests
+                    .get(route)
+                    .map_or(0, |outcomes| outcomes.values().sum());
+                if now > earlier {
+                    report.requests.insert(route.clone(), now - earlier);
                 }
-                groups += 1;
-                observer.members(groups);
             }
-            self.renew(item).await?;
-        }
-        counts.insert("members_added".into(), json!(added));
-        counts.insert("members_removed".into(), json!(removed));
-        counts.insert("members_failed".into(), json!(failed));
-
-        // 5. What it cost.
-        let metrics = runtime.target.graph().metrics();
-        let mut requests = BTreeMap::new();
-        for (route, outcomes) in &metrics.requests {
-            let now: u64 = outcomes.values().sum();
-            let before: u64 = metrics_before
-                .requests
-                .get(route)
-                .map_or(0, |outcomes| outcomes.values().sum());
-            if now > before {
-                requests.insert(route.clone(), now - before);
-            }
-        }
-        counts.insert("requests".into(), json!(requests));
-        if held {
-            counts.insert("awaiting_approval".into(), json!(true));
-        }
-        counts.insert(
-            "throttled_wait_ms".into(),
-            json!(
+            report.throttle_wait_ms = u64::try_from(
                 metrics
                     .throttle_wait
-                    .saturating_sub(metrics_before.throttle_wait)
-                    .as_millis() as u64
-            ),
-        );
-        Ok(())
-    }
-
-    /// Forgets runs older than the retention period (a failure here only delays it).
-    async fn prune_history(&self) {
-        let keep =
-            chrono::Duration::from_std(self.options.run_retention).unwrap_or(chrono::Duration::MAX);
-        let before = Utc::now().checked_sub_signed(keep).unwrap_or(Utc::now());
-        match self.store.prune_runs(before).await {
-            Ok(0) => {}
-            Ok(pruned) => info!(pruned, "old runs forgotten"),
-            Err(error) => warn!(%error, "old runs could not be pruned"),
+                    .saturating_sub(before.throttle_wait)
+                    .as_millis(),
+            )
+            .unwrap_or(u64::MAX);
+        };
+        match result {
+            Ok(mut report) => {
+                cost(&mut report);
+                Ending {
+                    status: report.status(),
+                    error: None,
+                    report,
+                }
+            }
+            Err(error) => {
+                let mut report = RunReport::default();
+                cost(&mut report);
+                if error.stops_provider()
+                    && let Err(stored) = self
+                        .store
+                        .set_provider_health(provider, Some(&error.to_string()))
+                        .await
+                {
+                    warn!(error = %stored, "could not mark the provider unhealthy");
+                }
+                let status = match error {
+                    SyncError::LeaseLost => RunStatus::Interrupted,
+                    _ => RunStatus::Stopped,
+                };
+                warn!(%provider, %run, %error, "full sync stopped");
+                Ending {
+                    status,
+                    error: Some(match status {
+                        RunStatus::Interrupted => {
+                            "this node lost its claim on the full sync (another node took it over)"
+                                .to_owned()
+                        }
+                        _ => error.to_string(),
+                    }),
+                    report,
+                }
+            }
         }
     }
 
-    async fn renew(&self, item: &WorkItem) -> Result<(), Stop> {
-        match self
+    /// Makes the provider's plan as a dry run, here (with a heartbeat of its own), and records
+    /// it as a run (also when the
+    /// provider is not in dry-run mode: nothing is written to Entra either way). Refused while
+    /// another dry run of the provider is being made.
+    pub async fn plan(
+        self: &Arc<Self>,
+        provider: ProviderId,
+        trigger: Trigger,
+        observer: &dyn Observer,
+    ) -> Result<Run, RunnerError> {
+        let run = self.start_plan(provider, trigger).await?;
+        let heartbeat = tokio::spawn({
+            let runner = self.clone();
+            async move { runner.heartbeat_loop().await }
+        });
+        let planned = self.plan_run(run, observer).await;
+        heartbeat.abort();
+        planned
+    }
+
+    /// Records a dry run as running (what the API answers at once), unless one is being made.
+    pub async fn start_plan(
+        &self,
+        provider: ProviderId,
+        trigger: Trigger,
+    ) -> Result<Run, RunnerError> {
+        // A plan whose node died does not count (no `serve` may be sweeping).
+        self.sweep_runs().await?;
+        if let Some(running) = self.store.running_plan(provider).await? {
+            return Err(RunnerError::PlanRunning(running.id));
+        }
+        Ok(self
             .store
-            .renew_lease(item, &self.owner, self.options.lease)
-            .await
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Stop {
-                reason: "another node took this full sync over".into(),
-                retry_in: None,
-            }),
-            Err(error) => Err(local_stop(error)),
-        }
+            .start_run(provider, trigger, true, &self.owner, self.options.lease)
+            .await?)
     }
 
-    /// A run-stopping engine error: a mapping or fatal error stops the provider too.
-    async fn stop_for(&self, provider: ProviderId, error: engine::SyncError) -> Stop {
-        let reason = error.to_string();
-        if error.stops_provider() {
-            if let Err(error) = self
-                .store
-                .set_provider_health(provider, Some(&reason))
-                .await
-            {
-                warn!(%provider, %error, "could not mark the provider unhealthy");
-            }
-            Stop {
-                reason,
-                retry_in: None,
-            }
-        } else {
-            Stop {
-                reason,
-                retry_in: Some(Duration::from_secs(60)),
-            }
-        }
+    /// Makes the plan of a dry run already recorded as running.
+    pub async fn plan_run(&self, run: Run, observer: &dyn Observer) -> Result<Run, RunnerError> {
+        let owned = self.claims.hold_run(run.id, self.options.lease);
+        let fence = Both(&owned, &owned);
+        let ending = self
+            .steps(run.provider_id, run.id, true, &fence, observer)
+            .await;
+        self.claims.release_run(run.id);
+        Ok(self
+            .store
+            .finish_run(
+                run.id,
+                ending.status,
+                &ending.report,
+                ending.error.as_deref(),
+            )
+            .await?)
     }
-}
-
-fn local_stop(error: impl std::fmt::Display) -> Stop {
-    Stop {
-        reason: format!("local storage failed: {error}"),
-        retry_in: Some(Duration::from_secs(30)),
-    }
-}
-
-fn discovery_counts(report: &DiscoveryReport, counts: &mut Map<String, Value>) {
-    counts.insert("remote_users".into(), json!(report.remote_users));
-    counts.insert("remote_groups".into(), json!(report.remote_groups));
-    counts.insert("discovered_users".into(), json!(report.users_linked));
-    counts.insert("discovered_groups".into(), json!(report.groups_linked));
-    counts.insert("ambiguous".into(), json!(report.ambiguous));
 }

@@ -1,23 +1,15 @@
-//! On-demand sync of one user or group: reconciled now (through its work row's lease, like any
-//! reconcile), with every exchange with Entra written down for the administrator.
+//! On-demand sync of one user or group: reconciled now, under its work row's claim like any
+//! reconcile, with every exchange with Entra written down for the administrator. A provider in
+//! dry-run mode plans it instead (and its row stays queued: a plan clears nothing).
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use engine::{Outcome, ProviderSync};
-use model::{GroupId, ProviderId, UserId};
+use engine::{Item, Outcome, ProviderSync, Recorder, SyncError};
+use model::ProviderId;
 use serde::Serialize;
-use store::WorkKind;
 
-use crate::recorder::{Exchange, Recorder};
-use crate::{Runner, RunnerError};
-
-/// The directory object to sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectRef {
-    User(UserId),
-    Group(GroupId),
-}
+use crate::evaluate::BlockingEvaluator;
+use crate::{Exchange, Runner, RunnerError};
 
 /// What an on-demand sync did: its outcome (or why it could not finish) and every exchange.
 #[derive(Debug, Clone, Serialize)]
@@ -31,105 +23,112 @@ pub struct ObjectSync {
 /// How long to wait for a worker that holds the object right now.
 const CLAIM_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Plan it, or do it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    AsConfigured,
+    IgnoringDryRun,
+}
+
 impl Runner {
     /// Reconciles one object now; a provider in dry-run mode plans it instead.
     pub async fn sync_object(
         &self,
         provider: ProviderId,
-        object: ObjectRef,
+        item: Item,
     ) -> Result<ObjectSync, RunnerError> {
-        self.sync_one(provider, object, false).await
+        self.sync_one(provider, item, Mode::AsConfigured).await
     }
 
     /// Reconciles one object now, writing to Entra even when the provider is in dry-run mode.
     pub async fn sync_object_ignoring_dry_run(
         &self,
         provider: ProviderId,
-        object: ObjectRef,
+        item: Item,
     ) -> Result<ObjectSync, RunnerError> {
-        self.sync_one(provider, object, true).await
+        self.sync_one(provider, item, Mode::IgnoringDryRun).await
     }
 
     async fn sync_one(
         &self,
-        provider_id: ProviderId,
-        object: ObjectRef,
-        ignoring_dry_run: bool,
+        provider: ProviderId,
+        item: Item,
+        mode: Mode,
     ) -> Result<ObjectSync, RunnerError> {
-        let runtime = self.runtimes.get(provider_id).await?;
-        let mut provider = runtime.provider.clone();
-        if ignoring_dry_run {
-            provider.settings.dry_run = false;
-        }
-        let (kind, id) = match object {
-            ObjectRef::User(id) => (WorkKind::User, id.as_uuid()),
-            ObjectRef::Group(id) => (WorkKind::Group, id.as_uuid()),
-        };
+        let runtime = self.runtimes.get(provider).await?;
         let deadline = Instant::now() + CLAIM_PATIENCE;
-        let item = loop {
-            if let Some(item) = self
+        let row = loop {
+            if let Some(row) = self
                 .store
-                .claim_object(provider_id, kind, id, &self.owner, self.options.lease)
+                .claim_item_now(provider, item, &self.owner, self.options.lease)
                 .await?
             {
-                break item;
+                break row;
             }
             if Instant::now() > deadline {
-                return Err(RunnerError::Config(
+                return Err(RunnerError::Busy(
                     "a worker has held this object for 30 s; try again later".into(),
                 ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        let hold_deletes = self
-            .store
-            .provider_state(provider_id)
-            .await?
-            .approval_run
-            .is_some();
+        let held = self.claims.hold_row(&row, self.options.lease);
         let recorder = Recorder::new(&*runtime.target);
+        let evaluator = BlockingEvaluator {
+            runtime: runtime.clone(),
+            mapper: self.runtimes.mapper().clone(),
+            permits: self.evaluation.clone(),
+        };
+        let planning = mode == Mode::AsConfigured && runtime.provider.settings.dry_run;
         let result = {
             let sync = ProviderSync {
-                provider: &provider,
-                mappings: &runtime.mappings,
-                mapper: self.runtimes.mapper(),
-                directory: &self.store,
-                links: &self.store,
+                provider: &runtime.provider,
+                store: &self.store,
                 target: &recorder,
-                hold_deletes,
+                evaluator: &evaluator,
+                fence: &*held,
+                grace: self.options.replication_grace,
             };
-            match object {
-                ObjectRef::User(id) => sync.reconcile_user(id).await,
-                ObjectRef::Group(id) => sync.reconcile_group(id).await,
+            if planning {
+                sync.plan_item(item).await
+            } else {
+                sync.reconcile(item).await
             }
         };
         let exchanges = recorder.into_exchanges();
-        match result {
+        let answer = match result {
             Ok(outcome) => {
-                self.record(&item, &outcome).await?;
-                self.store.complete_work(&item).await?;
-                Ok(ObjectSync {
+                if planning {
+                    self.store.release_work(&row).await?;
+                } else {
+                    self.finish(&row, item, &outcome).await?;
+                }
+                ObjectSync {
                     outcome: Some(outcome),
                     error: None,
                     exchanges,
-                })
+                }
             }
             Err(error) => {
                 let message = error.to_string();
                 if error.stops_provider() {
                     self.store
-                        .set_provider_health(provider_id, Some(&message))
+                        .set_provider_health(provider, Some(&message))
                         .await?;
                 }
-                self.store
-                    .retry_work(&item, Utc::now() + Duration::from_secs(5), &message)
-                    .await?;
-                Ok(ObjectSync {
+                if !matches!(error, SyncError::LeaseLost) {
+                    self.store
+                        .retry_work(&row, crate::worker::later(Duration::from_secs(5)), &message)
+                        .await?;
+                }
+                ObjectSync {
                     outcome: None,
                     error: Some(message),
                     exchanges,
-                })
+                }
             }
-        }
+        };
+        self.claims.release_row(&row);
+        Ok(answer)
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use engine::ProviderMappings;
@@ -32,7 +33,14 @@ pub struct ProviderRuntime {
     pub mappings: ProviderMappings,
     pub target: Arc<EntraTarget>,
     fingerprint: Fingerprint,
+    /// When the store was last asked whether the provider or its mappings changed (`None`:
+    /// ask before the next use).
+    checked: Mutex<Option<Instant>>,
 }
+
+/// How long a runtime is used before the store is asked again whether it changed: every item
+/// would otherwise read the provider and each of its mappings.
+const RECHECK: Duration = Duration::from_secs(1);
 
 /// What a runtime was built from: when any of it changes, it is built again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,12 +74,35 @@ impl Runtimes {
         }
     }
 
-    pub fn mapper(&self) -> &Mapper {
+    pub fn mapper(&self) -> &Arc<Mapper> {
         &self.mapper
     }
 
-    /// The provider's current runtime (rebuilt when the provider or a mapping changed).
+    /// The provider's runtime, checked against the store now (a full sync right after a save).
+    pub async fn get_fresh(&self, id: ProviderId) -> Result<Arc<ProviderRuntime>, RunnerError> {
+        if let Some(current) = self.cached(id) {
+            *current
+                .checked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        }
+        self.get(id).await
+    }
+
+    /// The provider's current runtime (rebuilt when the provider or a mapping changed; the
+    /// store is asked at most every second).
     pub async fn get(&self, id: ProviderId) -> Result<Arc<ProviderRuntime>, RunnerError> {
+        if let Some(current) = self.cached(id) {
+            let mut checked = current
+                .checked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if checked.is_some_and(|at| at.elapsed() < RECHECK) {
+                drop(checked);
+                return Ok(current);
+            }
+            *checked = Some(Instant::now());
+        }
         let provider = self.store.get_provider(id).await?;
         let mut mappings = Vec::new();
         let ids = provider
@@ -112,7 +143,7 @@ impl Runtimes {
             .map(as_mapping)
             .collect();
         let settings = serde_json::to_value(&provider.settings)
-            .map_err(|err| RunnerError::Config(err.to_string()))?;
+            .map_err(|err| RunnerError::Provider(err.to_string()))?;
         let compiled = ProviderMappings {
             users: self.mapper.compile_users(&users)?,
             groups: self.mapper.compile_groups(&groups)?,
@@ -123,6 +154,7 @@ impl Runtimes {
             mappings: compiled,
             target,
             fingerprint,
+            checked: Mutex::new(Some(Instant::now())),
         });
         self.cache
             .lock()
@@ -152,7 +184,8 @@ impl Runtimes {
         let credential = match self
             .store
             .provider_credential(provider.id, &self.secret_key)
-            .await?
+            .await
+            .map_err(node_key)?
         {
             ProviderCredential::ClientSecret(secret) => {
                 Credential::secret(secret.expose_secret().to_owned())
@@ -161,7 +194,9 @@ impl Runtimes {
                 certificate_pem,
                 private_key_pem,
             } => Credential::certificate(private_key_pem.expose_secret(), &certificate_pem)
-                .map_err(|err| RunnerError::Config(format!("the provider's certificate: {err}")))?,
+                .map_err(|err| {
+                    RunnerError::Provider(format!("the provider's certificate: {err}"))
+                })?,
         };
         let scale = self
             .graph
@@ -174,6 +209,40 @@ impl Runtimes {
             credential,
         )
         .with_pacing(PacingConfig::default().scaled(scale));
-        GraphClient::new(config).map_err(|err| RunnerError::Config(err.to_string()))
+        GraphClient::new(config).map_err(|err| RunnerError::Provider(err.to_string()))
+    }
+
+    /// Opens every stored credential with this node's secret key.
+    pub(crate) async fn verify_credentials(&self) -> Result<(), RunnerError> {
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_providers(store::Page { after, limit: 100 })
+                .await?;
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
+            after = Some(last.id.as_uuid());
+            for provider in &page {
+                self.store
+                    .provider_credential(provider.id, &self.secret_key)
+                    .await
+                    .map_err(|error| match node_key(error) {
+                        RunnerError::NodeKey(reason) => {
+                            RunnerError::NodeKey(format!("provider {:?}: {reason}", provider.name))
+                        }
+                        other => other,
+                    })?;
+            }
+        }
+    }
+}
+
+/// A credential this node cannot open is this node's fault (its key), not the provider's.
+fn node_key(error: store::StoreError) -> RunnerError {
+    match error {
+        store::StoreError::Config(reason) => RunnerError::NodeKey(reason),
+        other => RunnerError::Store(other),
     }
 }

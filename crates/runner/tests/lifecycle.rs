@@ -178,6 +178,7 @@ async fn direct_syncs_during_a_full_sync_never_create_twice() {
         ..Default::default()
     });
     let second = h.another_runner("second-node");
+    let _second_node = second.assist(h.provider.id);
     let edits = async {
         for (n, user) in users.iter().enumerate().take(30) {
             let patch = model::UserPatch {
@@ -185,11 +186,11 @@ async fn direct_syncs_during_a_full_sync_never_create_twice() {
                 ..Default::default()
             };
             h.store.update_user(user.id, patch).await.expect("edit");
-            second.work_once().await.expect("work");
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         for n in 0..10 {
             h.user_in_directory(&format!("late{n}")).await;
-            second.work_once().await.expect("work");
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
     let (run, ()) = tokio::join!(h.full_sync(), edits);
@@ -223,7 +224,11 @@ async fn changes_made_while_no_worker_runs_are_synced_after_a_restart() {
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
     let restarted = h.another_runner("restarted");
-    while restarted.work_once().await.expect("work") > 0 {}
+    let left = restarted
+        .work_until_idle(h.provider.id, Duration::from_secs(30))
+        .await
+        .expect("work");
+    assert_eq!(left, 0);
     assert_eq!(h.remote_users().len(), 6);
     assert_eq!(Harness::count(&h.sync_again().await, "unchanged"), 6);
 }
@@ -244,6 +249,7 @@ async fn runs_older_than_the_retention_are_forgotten() {
             ..runner::RunnerOptions::default()
         },
     );
+    forgetful.prune().await;
     h.store
         .request_full_sync(h.provider.id, Trigger::Manual)
         .await

@@ -11,7 +11,7 @@ use figment::{
     Figment,
     providers::{Env, Format, Toml},
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// Where the configuration file is looked for when none is named.
@@ -21,7 +21,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://entrasync.db";
 pub const ENV_PREFIX: &str = "ENTRASYNC_";
 
 /// Every setting, with its default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the admin API listens on.
@@ -30,8 +30,10 @@ pub struct Config {
     pub database_url: String,
     /// PostgreSQL only: the schema that holds entrasync's tables.
     pub database_schema: Option<String>,
-    /// An admin API token to accept (besides the ones the database holds). When unset and the
-    /// database holds no token, `serve` creates one and prints it once.
+    /// An admin API token to accept (besides the ones the database holds), at least 32
+    /// characters. Each start stores it under one fixed identity, replacing the value configured
+    /// before (which stops working); unset, that identity is removed. When no admin token is
+    /// left that can be used, `serve` creates one and prints it once.
     pub admin_token: Option<SecretString>,
     /// Largest request body the API accepts, in bytes.
     pub max_body_bytes: usize,
@@ -97,6 +99,49 @@ impl Default for Config {
     }
 }
 
+// By hand, so that the database URL's password stays out of a `{:?}` (the secrets are
+// `SecretString`s, which redact themselves). Every field is named: a new one must be added here.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Config {
+            listen,
+            database_url,
+            database_schema,
+            admin_token,
+            max_body_bytes,
+            log_format,
+            secret_key,
+            secret_key_file,
+            server_url,
+            token,
+            graph_url,
+            login_url,
+            graph_time_scale,
+            workers,
+            work_lease_seconds,
+            run_retention_days,
+        } = self;
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("database_url", &store::redact_url(database_url))
+            .field("database_schema", database_schema)
+            .field("admin_token", admin_token)
+            .field("max_body_bytes", max_body_bytes)
+            .field("log_format", log_format)
+            .field("secret_key", secret_key)
+            .field("secret_key_file", secret_key_file)
+            .field("server_url", server_url)
+            .field("token", token)
+            .field("graph_url", graph_url)
+            .field("login_url", login_url)
+            .field("graph_time_scale", graph_time_scale)
+            .field("workers", workers)
+            .field("work_lease_seconds", work_lease_seconds)
+            .field("run_retention_days", run_retention_days)
+            .finish()
+    }
+}
+
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
@@ -150,12 +195,36 @@ impl Config {
             }
             None => {}
         }
-        figment
-            .merge(env)
-            .extract::<Config>()
-            .map_err(|errors| ConfigError {
-                problems: errors.into_iter().map(describe).collect(),
-            })
+        let figment = figment.merge(env);
+        let config = figment.extract::<Config>().map_err(|errors| ConfigError {
+            problems: errors.into_iter().map(describe).collect(),
+        })?;
+        let problems = config.problems(&figment);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// What the values say that their types cannot: one line per problem, like [`describe`]'s.
+    fn problems(&self, figment: &Figment) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(problem) = self
+            .admin_token
+            .as_ref()
+            .and_then(|token| crate::auth::token_problem(token.expose_secret()))
+        {
+            // The value itself is never repeated: it is a secret even when it is a bad one.
+            problems.push(match figment.find_metadata("admin_token") {
+                Some(metadata) => format!(
+                    "  admin_token (from {}): {problem}",
+                    origin(&["admin_token"], metadata)
+                ),
+                None => format!("  admin_token: {problem}"),
+            });
+        }
+        problems
     }
 
     /// The URL admin commands talk to.
@@ -168,9 +237,13 @@ impl Config {
     /// The runner's settings from this configuration.
     pub fn runner_options(&self) -> runner::RunnerOptions {
         runner::RunnerOptions {
-            lease: std::time::Duration::from_secs(self.work_lease_seconds.max(1)),
+            // Durations from input are clamped: a lease of a second to an hour, runs kept up to
+            // ten years.
+            lease: std::time::Duration::from_secs(self.work_lease_seconds.clamp(1, 3600)),
             run_retention: std::time::Duration::from_secs(
-                self.run_retention_days.saturating_mul(24 * 3600),
+                self.run_retention_days
+                    .clamp(1, 3650)
+                    .saturating_mul(24 * 3600),
             ),
             ..runner::RunnerOptions::default()
         }
@@ -196,20 +269,26 @@ impl Config {
     }
 }
 
+/// Where the value at `path` came from: the file, or the environment variable.
+fn origin<S: AsRef<str>>(path: &[S], metadata: &figment::Metadata) -> String {
+    let parts: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
+    match &metadata.source {
+        Some(source) => format!("{} in {source}", parts.join(".")),
+        None if metadata.name.contains("environment") => format!(
+            "environment variable {ENV_PREFIX}{}",
+            parts.join("_").to_uppercase()
+        ),
+        None => metadata.name.to_string(),
+    }
+}
+
 /// One line per problem: the key, where its value came from, and what is wrong.
 fn describe(error: figment::Error) -> String {
     let key = error.path.join(".");
     let origin = error
         .metadata
         .as_ref()
-        .map(|metadata| match &metadata.source {
-            Some(source) => format!("{key} in {source}"),
-            None if metadata.name.contains("environment") => format!(
-                "environment variable {ENV_PREFIX}{}",
-                error.path.join("_").to_uppercase()
-            ),
-            None => metadata.name.to_string(),
-        });
+        .map(|metadata| origin(&error.path, metadata));
     match (key.is_empty(), origin) {
         (false, Some(origin)) => format!("  {key} (from {origin}): {}", error.kind),
         (false, None) => format!("  {key}: {}", error.kind),
@@ -243,7 +322,7 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file(
                 DEFAULT_CONFIG_FILE,
-                "database_url = \"postgres://db/entrasync\"\nadmin_token = \"t0ken\"",
+                "database_url = \"postgres://db/entrasync\"\nadmin_token = \"t0ken-of-32-characters-or-more-0123\"",
             )?;
             jail.set_env("ENTRASYNC_DATABASE_URL", "sqlite://other.db");
             jail.set_env("ENTRASYNC_UNRELATED", "ignored");
@@ -254,7 +333,7 @@ mod tests {
                     .admin_token
                     .as_ref()
                     .map(|t| t.expose_secret().to_owned()),
-                Some("t0ken".to_owned())
+                Some("t0ken-of-32-characters-or-more-0123".to_owned())
             );
             Ok(())
         });
@@ -281,6 +360,55 @@ mod tests {
             assert!(text.contains("ENTRASYNC_MAX_BODY_BYTES"), "{text}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn a_short_admin_token_is_refused_by_key_and_source_without_its_value() {
+        Jail::expect_with(|jail| {
+            jail.create_file("short.toml", "admin_token = \"hunter2-but-short\"")?;
+            let err = Config::load(Some(Path::new("short.toml"))).expect_err("too short");
+            let text = err.to_string();
+            assert!(
+                text.contains("admin_token") && text.contains("short.toml"),
+                "{text}"
+            );
+            assert!(text.contains("32 characters"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+
+            jail.set_env("ENTRASYNC_ADMIN_TOKEN", "hunter2-from-the-environment");
+            let err = Config::load(None).expect_err("too short");
+            let text = err.to_string();
+            assert!(text.contains("ENTRASYNC_ADMIN_TOKEN"), "{text}");
+            assert!(!text.contains("hunter2"), "{text}");
+
+            jail.set_env(
+                "ENTRASYNC_ADMIN_TOKEN",
+                "a token with spaces that is long enough",
+            );
+            let err = Config::load(None).expect_err("spaces");
+            assert!(err.to_string().contains("visible ASCII"), "{err}");
+
+            jail.set_env(
+                "ENTRASYNC_ADMIN_TOKEN",
+                "es_0123456789abcdefghijklmnopqrstuvwxyz",
+            );
+            Config::load(None).expect("long enough");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let config = Config {
+            database_url: "postgres://app:hunter2@db/entrasync?sslpassword=hunter3".to_owned(),
+            admin_token: Some(SecretString::from("hunter4-0123456789abcdefghijklmnop")),
+            secret_key: Some(SecretString::from("hunter5")),
+            token: Some(SecretString::from("hunter6")),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db/entrasync"), "{shown}");
     }
 
     #[test]

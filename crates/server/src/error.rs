@@ -105,6 +105,9 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound { .. } => ApiError::not_found(err.to_string()),
+            StoreError::InUse { message } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
             StoreError::Conflict { field, message } => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message).with_field(field)
             }

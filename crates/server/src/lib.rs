@@ -1,6 +1,6 @@
 //! The entrasync admin REST API: the directory over JSON under `/api/v1`, its OpenAPI document
-//! at `/api/v1/openapi.json`, and `/healthz` and `/readyz`. Business rules live in `store` and
-//! (later) `engine`; this crate maps HTTP onto them.
+//! at `/api/v1/openapi.json`, and `/healthz` and `/readyz`. Business rules live in `store`,
+//! `runner` and `engine`; this crate maps HTTP onto them.
 
 pub mod api;
 pub mod auth;
@@ -21,7 +21,7 @@ use axum::{
     routing::get,
 };
 use secrecy::{ExposeSecret, SecretString};
-use store::{Store, StoreError};
+use store::{NewApiToken, Store, StoreError, TokenKind};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,6 +39,8 @@ pub struct AppState {
     pub secret_key: Arc<store::SecretKey>,
     /// This node's sync runner (none on an API-only node): dry runs are made with it.
     pub runner: Option<Arc<runner::Runner>>,
+    /// Counts refused API tokens per client address and holds back the ones that keep failing.
+    pub sign_in_limiter: Arc<auth::SignInLimiter>,
 }
 
 impl AppState {
@@ -48,7 +50,15 @@ impl AppState {
             mapper: Arc::new(mapping::Mapper::new()),
             secret_key: Arc::new(secret_key),
             runner: None,
+            sign_in_limiter: Arc::new(auth::SignInLimiter::default()),
         }
+    }
+
+    /// Holds back clients after other limits than the default 10 refused tokens a minute.
+    #[must_use]
+    pub fn with_sign_in_limiter(mut self, limiter: auth::SignInLimiter) -> Self {
+        self.sign_in_limiter = Arc::new(limiter);
+        self
     }
 
     /// This node also runs a sync runner.
@@ -59,7 +69,9 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application. Serve it with the peer's address
+/// (`into_make_service_with_connect_info::<SocketAddr>()`), so that refused tokens are counted
+/// per client; without it every client shares one count.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let (api, mut openapi) = OpenApiRouter::with_openapi(api::ApiDoc::openapi())
         .nest(
@@ -114,22 +126,44 @@ pub async fn install_default_mappings(store: &Store) -> Result<(), StoreError> {
     store.ensure_mappings(&defaults).await
 }
 
-/// Makes sure the API can be used: a configured admin token is recorded (by hash); with none
-/// configured and none in the database, a new one is made and returned, to be shown once.
+/// The name of the token the first start makes.
+const GENERATED_ADMIN_TOKEN_NAME: &str = "admin (generated)";
+
+/// Makes sure the API can be used. The configured admin token is stored under its fixed
+/// identity, replacing the one configured before; with none configured, that identity is
+/// removed. When no admin token can be used then (a first start, or every one revoked or
+/// expired), a new one is made and returned, to be shown once.
 pub async fn bootstrap_admin_token(
     store: &Store,
     configured: Option<&SecretString>,
 ) -> Result<Option<String>, StoreError> {
-    if let Some(token) = configured {
-        store
-            .add_api_token("admin (configured)", token.expose_secret())
-            .await?;
-        return Ok(None);
-    }
-    if store.count_api_tokens().await? > 0 {
+    store
+        .set_configured_admin_token(configured.map(|token| token.expose_secret()))
+        .await?;
+    if configured.is_some() || store.count_usable_api_tokens(TokenKind::Admin).await? > 0 {
         return Ok(None);
     }
     let token = auth::generate_token();
-    store.add_api_token("admin (generated)", &token).await?;
+    let new = |name| NewApiToken {
+        name,
+        kind: TokenKind::Admin,
+        secret: &token,
+        expires_at: None,
+    };
+    match store
+        .create_api_token(new(GENERATED_ADMIN_TOKEN_NAME))
+        .await
+    {
+        Ok(_) => {}
+        // An expired token holds the name: the new one is told apart by when it was made.
+        Err(StoreError::Conflict { .. }) => {
+            let dated = format!(
+                "{GENERATED_ADMIN_TOKEN_NAME} {}",
+                chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
+            );
+            store.create_api_token(new(&dated)).await?;
+        }
+        Err(err) => return Err(err),
+    }
     Ok(Some(token))
 }

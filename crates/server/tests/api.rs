@@ -522,6 +522,7 @@ async fn the_openapi_document_matches_the_routes() {
             "DELETE /api/v1/mappings/{mapping}",
             "DELETE /api/v1/providers/{provider}",
             "DELETE /api/v1/providers/{provider}/links/{kind}/{object}",
+            "DELETE /api/v1/tokens/{token}",
             "DELETE /api/v1/users/{user}",
             "GET /api/v1/groups",
             "GET /api/v1/groups/{group}",
@@ -537,6 +538,7 @@ async fn the_openapi_document_matches_the_routes() {
             "GET /api/v1/providers/{provider}/status",
             "GET /api/v1/runs/{run}",
             "GET /api/v1/runs/{run}/plan",
+            "GET /api/v1/tokens",
             "GET /api/v1/users",
             "GET /api/v1/users/{user}",
             "GET /api/v1/users/{user}/groups",
@@ -557,6 +559,7 @@ async fn the_openapi_document_matches_the_routes() {
             "POST /api/v1/providers/{provider}/sync",
             "POST /api/v1/providers/{provider}/sync-object",
             "POST /api/v1/providers/{provider}/sync-object-ignoring-dry-run",
+            "POST /api/v1/tokens",
             "POST /api/v1/users",
             "PUT /api/v1/providers/{provider}/links/{kind}/{object}",
         ]

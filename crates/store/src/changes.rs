@@ -80,3 +80,22 @@ impl TryFrom<ChangeRow> for ChangeRecord {
         })
     }
 }
+
+impl Store {
+    /// Forgets change records every provider has already turned into work and that were
+    /// written before `before` (the log is the outbox, not an archive). Returns how many.
+    pub async fn prune_changes(&self, before: DateTime<Utc>) -> Result<u64> {
+        let pruned = write_pool!(self, pool, _d => {
+            sqlx::query(
+                "DELETE FROM changes WHERE at < $1 \
+                 AND seq <= COALESCE((SELECT MIN(change_cursor) FROM provider_state), \
+                                     (SELECT value FROM change_seq WHERE id = 1))",
+            )
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(pruned)
+    }
+}

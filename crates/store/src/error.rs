@@ -12,6 +12,9 @@ pub enum StoreError {
         field: &'static str,
         message: String,
     },
+    /// The object is in use by providers, which must stop using it first.
+    #[error("{message}")]
+    InUse { message: String },
     /// The input breaks a rule of the directory model.
     #[error(transparent)]
     Invalid(#[from] ValidationError),

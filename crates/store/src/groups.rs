@@ -1,4 +1,5 @@
 use model::{ChangeOp, Group, GroupId, GroupName, GroupPatch, NewGroup, ObjectKind};
+use uuid::Uuid;
 
 use crate::{
     Dialect, GroupFilter, Page, Result, Store, StoreError,
@@ -95,6 +96,7 @@ impl Store {
                 &[PendingChange::object(ObjectKind::Group, ChangeOp::Create, group.id.as_uuid(), at)]
             );
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(group)
     }
@@ -159,16 +161,39 @@ impl Store {
                     &[PendingChange::object(ObjectKind::Group, ChangeOp::Update, id.as_uuid(), group.updated_at)]
                 );
                 tx.commit().await?;
+            self.ring_changed();
             }
             group
         });
         Ok(group)
     }
 
-    /// Deletes the group and its memberships.
+    /// Deletes the group and its memberships, recording a removal for each membership too
+    /// (a user whose document reads its groups must be reconciled again).
+    /// Refused (`InUse`) while a provider's scope names the group.
     pub async fn delete_group(&self, id: GroupId) -> Result<()> {
-        write_pool!(self, pool, _d => {
+        write_pool!(self, pool, dialect => {
             let mut tx = pool.begin_write().await?;
+            let name: Option<String> = sqlx::query_scalar("SELECT name FROM groups WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(name) = name else {
+                return Err(StoreError::not_found("group", id));
+            };
+            let users = providers_using!(tx, dialect, &crate::references::Used::Group(id));
+            if !users.is_empty() {
+                return Err(StoreError::InUse {
+                    message: format!(
+                        "group {name:?} is in the scope of the providers {users:?}; change their scope first"
+                    ),
+                });
+            }
+            let members: Vec<Uuid> =
+                sqlx::query_scalar("SELECT user_id FROM memberships WHERE group_id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_all(&mut *tx)
+                    .await?;
             let deleted = sqlx::query("DELETE FROM groups WHERE id = $1")
                 .bind(id.as_uuid())
                 .execute(&mut *tx)
@@ -177,11 +202,15 @@ impl Store {
             if deleted == 0 {
                 return Err(StoreError::not_found("group", id));
             }
-            append_changes!(
-                tx,
-                &[PendingChange::object(ObjectKind::Group, ChangeOp::Delete, id.as_uuid(), now())]
-            );
+            let at = now();
+            let mut changes: Vec<PendingChange> = members
+                .into_iter()
+                .map(|user| PendingChange::membership(ChangeOp::Remove, id.as_uuid(), user, at))
+                .collect();
+            changes.push(PendingChange::object(ObjectKind::Group, ChangeOp::Delete, id.as_uuid(), at));
+            append_changes!(tx, &changes);
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(())
     }

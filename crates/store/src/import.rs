@@ -334,6 +334,7 @@ impl Store {
 
             append_changes!(tx, &changes);
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(outcomes)
     }

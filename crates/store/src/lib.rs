@@ -6,12 +6,15 @@
 //! once and expanded for both pools by the [`read_pool!`] / [`write_pool!`] macros. Every method
 //! that changes the directory appends its change records in the same transaction.
 //!
-//! It also keeps the sync engine's state: links and snapshots (the engine's `Links` port, with
-//! its `Directory` port over the directory), each provider's state and schedule, the work queue
-//! fed from the change log, runs, and how each object last fared.
+//! It also keeps the sync engine's state behind the engine's ports (`Directory` over the
+//! directory, `Links`, `Snapshots`, `Protection`, `Plans`), each provider's state and schedule,
+//! the work queue fed from the change log with its fenced claims, runs with their leases and
+//! tallies, and how each object last fared.
 
 #[macro_use]
 mod dispatch;
+#[macro_use]
+mod references;
 #[macro_use]
 mod rows;
 #[macro_use]
@@ -20,10 +23,15 @@ mod users;
 mod groups;
 #[macro_use]
 mod work;
+#[macro_use]
+mod tally;
+#[macro_use]
+mod object_states;
 mod leases;
 #[macro_use]
 mod state;
 mod changes;
+mod clock;
 mod connect;
 mod counts;
 mod directory_port;
@@ -32,33 +40,40 @@ mod import;
 mod links;
 mod mappings;
 mod memberships;
-mod object_states;
 mod page;
 mod plans;
+mod protection;
 mod providers;
 mod runs;
 mod secrets;
+mod snapshots;
 mod tokens;
 
 pub use connect::{ConnectOptions, Dialect, redact_url};
 pub use counts::DirectoryCounts;
 pub use error::StoreError;
 pub use import::ImportOutcome;
+pub use leases::Completion;
 pub use memberships::MembershipChange;
 pub use object_states::{ObjectState, ObjectStatus};
 pub use page::{GroupFilter, Page, UserFilter};
-pub use plans::PlanItem;
 pub use providers::ProviderUpdate;
 pub use secrets::{ProviderCredential, SecretError, SecretKey};
 pub use sqlx::Error as SqlxError;
 pub use state::ProviderState;
-pub use tokens::token_hash;
-pub use work::{WorkItem, WorkKind};
+pub use tokens::{
+    ApiToken, Authentication, CONFIGURED_ADMIN_TOKEN_NAME, NewApiToken, TokenKind, token_hash,
+};
+pub use work::{ClaimToken, Lane, Work, WorkItem, WorkKind};
 
 /// The directory store. Cheap to clone: clones share the connection pools.
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    clock: std::sync::Arc<clock::Clock>,
+    /// Rung after each directory write of this process, so that its workers pick the change up
+    /// at once instead of at their next poll (other processes' writes are polled for).
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[derive(Clone)]
@@ -80,6 +95,16 @@ impl Store {
             Backend::Sqlite { .. } => Dialect::Sqlite,
             Backend::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// Resolves after the next directory write made through this store (or at once when one was
+    /// made since the last call).
+    pub async fn directory_changed(&self) {
+        self.changed.notified().await;
+    }
+
+    pub(crate) fn ring_changed(&self) {
+        self.changed.notify_one();
     }
 
     /// Whether the database answers.

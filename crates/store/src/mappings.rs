@@ -185,13 +185,33 @@ impl Store {
         Ok(mapping)
     }
 
+    /// Refused (`InUse`) while a provider's lists name the mapping.
     pub async fn delete_mapping(&self, id: MappingId) -> Result<()> {
-        let deleted = write_pool!(self, pool, _d => {
-            sqlx::query("DELETE FROM mappings WHERE id = $1")
+        let deleted = write_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_write().await?;
+            let name: Option<String> =
+                sqlx::query_scalar("SELECT name FROM mappings WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(name) = name else {
+                return Err(StoreError::not_found("mapping", id));
+            };
+            let users = providers_using!(tx, dialect, &crate::references::Used::Mapping(id));
+            if !users.is_empty() {
+                return Err(StoreError::InUse {
+                    message: format!(
+                        "mapping {name:?} is used by the providers {users:?}; take it out of them first"
+                    ),
+                });
+            }
+            let deleted = sqlx::query("DELETE FROM mappings WHERE id = $1")
                 .bind(id.as_uuid())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            tx.commit().await?;
+            deleted
         });
         if deleted == 0 {
             return Err(StoreError::not_found("mapping", id));

@@ -91,6 +91,7 @@ impl Store {
             }
             append_changes!(tx, &membership_changes(ChangeOp::Add, group, &outcome.changed));
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(outcome)
     }
@@ -122,6 +123,7 @@ impl Store {
             }
             append_changes!(tx, &membership_changes(ChangeOp::Remove, group, &outcome.changed));
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(outcome)
     }

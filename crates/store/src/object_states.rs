@@ -79,6 +79,39 @@ macro_rules! state_columns {
     };
 }
 
+/// Writes `$state` (replacing the object's previous state; one that is not `synced` keeps the
+/// previous `last_synced_at`) on the pool or in the transaction `$on`.
+macro_rules! upsert_object_state {
+    ($on:expr, $state:expr) => {{
+        let state: &$crate::ObjectState = $state;
+        sqlx::query(concat!(
+            "INSERT INTO object_states (",
+            state_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (provider_id, kind, object_id) DO UPDATE SET \
+             status = excluded.status, outcome = excluded.outcome, run_id = excluded.run_id, \
+             last_attempt_at = excluded.last_attempt_at, \
+             last_synced_at = CASE WHEN excluded.status = 'synced' \
+               THEN excluded.last_synced_at ELSE object_states.last_synced_at END, \
+             error_code = excluded.error_code, error_message = excluded.error_message, \
+             request_id = excluded.request_id"
+        ))
+        .bind(state.provider_id.as_uuid())
+        .bind(state.kind.as_str())
+        .bind(state.object_id)
+        .bind(state.status.as_str())
+        .bind(&state.outcome)
+        .bind(state.run_id.map(|id| id.as_uuid()))
+        .bind(state.last_attempt_at)
+        .bind(state.last_synced_at)
+        .bind(state.error_code.as_deref())
+        .bind(state.error_message.as_deref())
+        .bind(state.request_id.as_deref())
+        .execute($on)
+        .await?;
+    }};
+}
+
 #[derive(sqlx::FromRow)]
 struct StateRow {
     provider_id: Uuid,
@@ -118,31 +151,7 @@ impl Store {
     /// keeps the previous `last_synced_at`.
     pub async fn record_object_state(&self, state: &ObjectState) -> Result<()> {
         write_pool!(self, pool, _d => {
-            sqlx::query(concat!(
-                "INSERT INTO object_states (",
-                state_columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (provider_id, kind, object_id) DO UPDATE SET \
-                 status = excluded.status, outcome = excluded.outcome, run_id = excluded.run_id, \
-                 last_attempt_at = excluded.last_attempt_at, \
-                 last_synced_at = CASE WHEN excluded.status = 'synced' \
-                   THEN excluded.last_synced_at ELSE object_states.last_synced_at END, \
-                 error_code = excluded.error_code, error_message = excluded.error_message, \
-                 request_id = excluded.request_id"
-            ))
-            .bind(state.provider_id.as_uuid())
-            .bind(state.kind.as_str())
-            .bind(state.object_id)
-            .bind(state.status.as_str())
-            .bind(&state.outcome)
-            .bind(state.run_id.map(|id| id.as_uuid()))
-            .bind(state.last_attempt_at)
-            .bind(state.last_synced_at)
-            .bind(state.error_code.as_deref())
-            .bind(state.error_message.as_deref())
-            .bind(state.request_id.as_deref())
-            .execute(pool)
-            .await?;
+            upsert_object_state!(pool, state);
         });
         Ok(())
     }
@@ -168,24 +177,6 @@ impl Store {
         row.map(ObjectState::try_from).transpose()
     }
 
-    /// How many objects the run left with each outcome (objects attempted again since by a
-    /// later run or a direct sync count there instead), by outcome.
-    pub async fn run_outcome_counts(&self, run: RunId) -> Result<Vec<(String, u64)>> {
-        let rows: Vec<(String, i64)> = read_pool!(self, pool, _d => {
-            sqlx::query_as(
-                "SELECT outcome, COUNT(*) FROM object_states WHERE run_id = $1 \
-                 GROUP BY outcome ORDER BY outcome",
-            )
-            .bind(run.as_uuid())
-            .fetch_all(pool)
-            .await?
-        });
-        Ok(rows
-            .into_iter()
-            .map(|(outcome, count)| (outcome, count.unsigned_abs()))
-            .collect())
-    }
-
     /// Up to `limit` objects whose last attempt, in this run, failed.
     pub async fn run_failures(&self, run: RunId, limit: u32) -> Result<Vec<ObjectState>> {
         let rows: Vec<StateRow> = read_pool!(self, pool, _d => {
@@ -201,5 +192,25 @@ impl Store {
             .await?
         });
         rows.into_iter().map(ObjectState::try_from).collect()
+    }
+}
+
+impl Store {
+    /// Forgets the states of users and groups that are gone from the directory, last tried
+    /// before `before`. Returns how many.
+    pub async fn prune_object_states(&self, before: DateTime<Utc>) -> Result<u64> {
+        let pruned = write_pool!(self, pool, _d => {
+            sqlx::query(
+                "DELETE FROM object_states WHERE last_attempt_at < $1 AND ( \
+                   (kind = 'user' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = object_id)) \
+                   OR (kind = 'group' \
+                       AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.id = object_id)))",
+            )
+            .bind(before)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(pruned)
     }
 }

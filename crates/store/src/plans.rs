@@ -1,29 +1,15 @@
-//! Plans: what a dry run found a real run would do, object by object, kept with the run.
+//! Plans, kept with their run: what a dry run found a real run would do, object by object, and
+//! the deletes accidental-delete protection holds. The engine's [`Plans`] port.
 
+use engine::{LocalError, PlanItem, PlanSubject, Planned, Plans, RemoteKind};
 use model::RunId;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 /// Plan items written per statement.
-const ROWS_PER_STATEMENT: usize = 200;
-
-/// One directory object's part of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanItem {
-    /// Its position in the plan.
-    pub seq: i64,
-    /// `user`, `group` or `members` (a group's membership).
-    pub object_kind: String,
-    pub object_id: Uuid,
-    /// The username or group name.
-    pub object_name: String,
-    /// The remote operations, in order.
-    pub operations: Value,
-}
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
 
 #[derive(sqlx::FromRow)]
 struct PlanRow {
@@ -31,29 +17,68 @@ struct PlanRow {
     object_kind: String,
     object_id: Uuid,
     object_name: String,
-    operations: Json<Value>,
+    operations: Json<Vec<engine::Operation>>,
 }
+
+pub(crate) fn subject_text(subject: PlanSubject) -> &'static str {
+    subject.as_str()
+}
+
+fn subject_of(text: &str) -> Result<PlanSubject> {
+    match text {
+        "user" => Ok(PlanSubject::User),
+        "group" => Ok(PlanSubject::Group),
+        "members" => Ok(PlanSubject::Members),
+        other => Err(StoreError::Corrupt(format!(
+            "unknown plan item kind {other:?}"
+        ))),
+    }
+}
+
+impl TryFrom<PlanRow> for PlanItem {
+    type Error = StoreError;
+    fn try_from(row: PlanRow) -> Result<Self> {
+        Ok(PlanItem {
+            seq: row.seq,
+            subject: subject_of(&row.object_kind)?,
+            object_id: row.object_id,
+            object_name: row.object_name,
+            operations: row.operations.0,
+        })
+    }
+}
+
+/// Appends `$items` to run `$run`'s plan in the open transaction or on the pool `$on`.
+macro_rules! insert_plan_items {
+    ($on:expr, $run:expr, $items:expr) => {{
+        let run: model::RunId = $run;
+        let items: &[engine::PlanItem] = $items;
+        for chunk in items.chunks($crate::plans::ROWS_PER_STATEMENT) {
+            let mut builder = sqlx::QueryBuilder::new(
+                "INSERT INTO plan_items (run_id, seq, object_kind, object_id, object_name, \
+                 operations) ",
+            );
+            builder.push_values(chunk, |mut row, item| {
+                row.push_bind(run.as_uuid())
+                    .push_bind(item.seq)
+                    .push_bind($crate::plans::subject_text(item.subject))
+                    .push_bind(item.object_id)
+                    .push_bind(item.object_name.clone())
+                    .push_bind(sqlx::types::Json(item.operations.clone()));
+            });
+            builder.build().execute($on).await?;
+        }
+    }};
+}
+
+pub(crate) use insert_plan_items;
 
 impl Store {
     /// Appends items to the run's plan (their `seq` must grow).
     pub async fn add_plan_items(&self, run: RunId, items: &[PlanItem]) -> Result<()> {
-        for chunk in items.chunks(ROWS_PER_STATEMENT) {
-            write_pool!(self, pool, _d => {
-                let mut builder = sqlx::QueryBuilder::new(
-                    "INSERT INTO plan_items (run_id, seq, object_kind, object_id, object_name, \
-                     operations) ",
-                );
-                builder.push_values(chunk, |mut row, item| {
-                    row.push_bind(run.as_uuid())
-                        .push_bind(item.seq)
-                        .push_bind(item.object_kind.clone())
-                        .push_bind(item.object_id)
-                        .push_bind(item.object_name.clone())
-                        .push_bind(Json(item.operations.clone()));
-                });
-                builder.build().execute(pool).await?;
-            });
-        }
+        write_pool!(self, pool, _d => {
+            insert_plan_items!(pool, run, items);
+        });
         Ok(())
     }
 
@@ -70,15 +95,52 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|row| PlanItem {
-                seq: row.seq,
-                object_kind: row.object_kind,
-                object_id: row.object_id,
-                object_name: row.object_name,
-                operations: row.operations.0,
-            })
-            .collect())
+        rows.into_iter().map(PlanItem::try_from).collect()
+    }
+
+    async fn find_planned(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        object: Uuid,
+    ) -> Result<Option<Planned>> {
+        let subject = match kind {
+            RemoteKind::User => PlanSubject::User,
+            RemoteKind::Group => PlanSubject::Group,
+        };
+        let rows: Vec<PlanRow> = read_pool!(self, pool, _d => {
+            sqlx::query_as(
+                "SELECT seq, object_kind, object_id, object_name, operations FROM plan_items \
+                 WHERE run_id = $1 AND object_id = $2 AND object_kind = $3 ORDER BY seq",
+            )
+            .bind(run.as_uuid())
+            .bind(object)
+            .bind(subject_text(subject))
+            .fetch_all(pool)
+            .await?
+        });
+        let mut planned = None;
+        for row in rows {
+            let item = PlanItem::try_from(row)?;
+            if let Some(step) = Planned::of(kind, object, &item.operations) {
+                planned = Some(step);
+            }
+        }
+        Ok(planned)
+    }
+}
+
+impl Plans for Store {
+    async fn add_plan_items(&self, run: RunId, items: &[PlanItem]) -> Result<(), LocalError> {
+        Ok(Store::add_plan_items(self, run, items).await?)
+    }
+
+    async fn planned(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        object: Uuid,
+    ) -> Result<Option<Planned>, LocalError> {
+        Ok(self.find_planned(run, kind, object).await?)
     }
 }

@@ -94,6 +94,8 @@ impl Store {
         model::check_plain_name(name)?;
         settings.validate()?;
         let at = now();
+        // The queued full sync and the schedule go by the store's clock, as every node's do.
+        let clock = self.now().await?;
         let provider = Provider {
             id,
             name: name.to_owned(),
@@ -104,8 +106,9 @@ impl Store {
         };
         let sealed = sealed(key, id, credential)?;
         let settings = settings_json(&provider.settings)?;
-        write_pool!(self, pool, _d => {
+        write_pool!(self, pool, dialect => {
             let mut tx = pool.begin_write().await?;
+            check_references!(tx, dialect, &provider.settings);
             sqlx::query(
                 "INSERT INTO providers (id, name, name_key, settings, credential_kind, credential, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -127,7 +130,7 @@ impl Store {
                     err.into()
                 }
             })?;
-            save_provider_state!(tx, &provider, Trigger::Create);
+            save_provider_state!(tx, &provider, Trigger::Create, clock);
             tx.commit().await?;
         });
         Ok(provider)
@@ -198,6 +201,7 @@ impl Store {
             .as_ref()
             .map(|credential| sealed(key, id, credential))
             .transpose()?;
+        let clock = self.now().await?;
         let result = write_pool!(self, pool, dialect => {
             let mut tx = pool.begin_write().await?;
             let select = match dialect {
@@ -221,6 +225,9 @@ impl Store {
                 provider.credential = credential.kind();
             }
             let changed = provider != before || sealed.is_some();
+            if provider.settings != before.settings {
+                check_references!(tx, dialect, &provider.settings);
+            }
             if changed {
                 provider.updated_at = now();
                 let settings = settings_json(&provider.settings)?;
@@ -246,7 +253,7 @@ impl Store {
                     }
                 })?;
             }
-            save_provider_state!(tx, &provider, Trigger::Save);
+            save_provider_state!(tx, &provider, Trigger::Save, clock);
             tx.commit().await?;
             (provider, changed)
         });

@@ -1,5 +1,6 @@
 //! Where each provider stands: its change cursor, whether its work may run (enabled and
-//! healthy), when its schedule fires next, and when its last snapshot was taken.
+//! healthy, not degraded, not plans only), when its schedule fires next, its current snapshot,
+//! and accidental-delete protection's approval and allowance.
 
 use chrono::{DateTime, Utc};
 use model::{ProviderId, ProviderSettings, RunId, Trigger};
@@ -9,7 +10,6 @@ use uuid::Uuid;
 
 use crate::{
     Result, Store, StoreError,
-    rows::now,
     work::{NewWork, PROVIDERS_PER_PAGE},
 };
 
@@ -25,11 +25,19 @@ pub struct ProviderState {
     pub health_reason: Option<String>,
     /// When its schedule fires next (`None`: disabled, or the schedule is paused).
     pub next_run_at: Option<DateTime<Utc>>,
-    /// When the last complete snapshot of the tenant started to be read.
-    pub snapshot_taken_at: Option<DateTime<Utc>>,
+    /// The last full sync's snapshot of the tenant.
+    pub current_snapshot: Option<Uuid>,
     /// The run whose deletes exceeded the threshold: until an administrator approves or
     /// rejects them, deletes and disables are held.
     pub approval_run: Option<RunId>,
+    /// Deletes and disables an approval still lets past the threshold.
+    pub delete_allowance: u64,
+    /// In dry-run mode: its item rows wait (full syncs make plans).
+    pub plans_only: bool,
+    /// It keeps failing (timeouts, an unreachable endpoint): its rows wait until then.
+    pub degraded_until: Option<DateTime<Utc>>,
+    /// Why it is degraded.
+    pub degraded_reason: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,8 +47,12 @@ struct StateRow {
     active: bool,
     health_reason: Option<String>,
     next_run_at: Option<DateTime<Utc>>,
-    snapshot_taken_at: Option<DateTime<Utc>>,
+    current_snapshot: Option<Uuid>,
     approval_run: Option<Uuid>,
+    delete_allowance: i64,
+    plans_only: bool,
+    degraded_until: Option<DateTime<Utc>>,
+    degraded_reason: Option<String>,
 }
 
 impl From<StateRow> for ProviderState {
@@ -51,8 +63,12 @@ impl From<StateRow> for ProviderState {
             active: row.active,
             health_reason: row.health_reason,
             next_run_at: row.next_run_at,
-            snapshot_taken_at: row.snapshot_taken_at,
+            current_snapshot: row.current_snapshot,
             approval_run: row.approval_run.map(RunId::from_uuid),
+            delete_allowance: row.delete_allowance.unsigned_abs(),
+            plans_only: row.plans_only,
+            degraded_until: row.degraded_until,
+            degraded_reason: row.degraded_reason,
         }
     }
 }
@@ -71,19 +87,21 @@ pub(crate) fn next_run(settings: &ProviderSettings, at: DateTime<Utc>) -> Option
 /// A new provider's change cursor starts at the last change: the full sync covers what came
 /// before.
 macro_rules! save_provider_state {
-    ($tx:expr, $provider:expr, $trigger:expr) => {{
+    ($tx:expr, $provider:expr, $trigger:expr, $at:expr) => {{
         let provider: &model::Provider = $provider;
-        let at = $crate::rows::now();
+        let at: chrono::DateTime<chrono::Utc> = $at;
         sqlx::query(
             "INSERT INTO provider_state (provider_id, change_cursor, active, health_reason, \
-             next_run_at, snapshot_taken_at) \
-             SELECT $1, value, $2, NULL, $3, NULL FROM change_seq WHERE id = 1 \
+             next_run_at, plans_only) \
+             SELECT $1, value, $2, NULL, $3, $4 FROM change_seq WHERE id = 1 \
              ON CONFLICT (provider_id) DO UPDATE SET active = excluded.active, \
-             health_reason = NULL, next_run_at = excluded.next_run_at",
+             health_reason = NULL, next_run_at = excluded.next_run_at, \
+             plans_only = excluded.plans_only, degraded_until = NULL, degraded_reason = NULL",
         )
         .bind(provider.id.as_uuid())
         .bind(provider.settings.enabled)
         .bind($crate::state::next_run(&provider.settings, at))
+        .bind(provider.settings.dry_run)
         .execute(&mut *$tx)
         .await?;
         enqueue_work!(
@@ -107,7 +125,8 @@ impl Store {
         let row: Option<StateRow> = read_pool!(self, pool, _d => {
             sqlx::query_as(
                 "SELECT provider_id, change_cursor, active, health_reason, next_run_at, \
-                 snapshot_taken_at, approval_run FROM provider_state WHERE provider_id = $1",
+                 current_snapshot, approval_run, delete_allowance, plans_only, degraded_until, \
+                 degraded_reason FROM provider_state WHERE provider_id = $1",
             )
             .bind(id.as_uuid())
             .fetch_optional(pool)
@@ -116,23 +135,6 @@ impl Store {
         Ok(row
             .ok_or_else(|| StoreError::not_found("provider", id))?
             .into())
-    }
-
-    /// `Some(run)`: the run's deletes exceeded the threshold; deletes and disables are held
-    /// until an administrator decides. `None`: the decision was made.
-    pub async fn set_approval_run(&self, id: ProviderId, run: Option<RunId>) -> Result<()> {
-        let updated = write_pool!(self, pool, _d => {
-            sqlx::query("UPDATE provider_state SET approval_run = $2 WHERE provider_id = $1")
-                .bind(id.as_uuid())
-                .bind(run.map(|run| run.as_uuid()))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if updated == 0 {
-            return Err(StoreError::not_found("provider", id));
-        }
-        Ok(())
     }
 
     /// `Some(reason)`: stops the provider's work (nothing is claimed) until an administrator
@@ -169,6 +171,74 @@ impl Store {
         if updated == 0 {
             return Err(StoreError::not_found("provider", id));
         }
+        Ok(())
+    }
+
+    /// An administrator asks for a full sync: in one transaction, a stopped provider is made
+    /// healthy again (active when enabled, no longer degraded) and the full sync is queued.
+    pub async fn request_manual_sync(&self, id: ProviderId) -> Result<()> {
+        let at = self.now().await?;
+        write_pool!(self, pool, dialect => {
+            let mut tx = pool.begin_write().await?;
+            require_provider_state!(tx, dialect, id);
+            let settings: Option<Json<Value>> =
+                sqlx::query_scalar("SELECT settings FROM providers WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some(Json(settings)) = settings else {
+                return Err(StoreError::not_found("provider", id));
+            };
+            let enabled = serde_json::from_value::<ProviderSettings>(settings)
+                .map_err(|err| StoreError::Corrupt(format!("provider {id}: {err}")))?
+                .enabled;
+            sqlx::query(
+                "UPDATE provider_state SET active = $2, health_reason = NULL, \
+                 degraded_until = NULL, degraded_reason = NULL WHERE provider_id = $1",
+            )
+            .bind(id.as_uuid())
+            .bind(enabled)
+            .execute(&mut *tx)
+            .await?;
+            enqueue_work!(tx, id, &[NewWork::full_sync(id, Trigger::Manual)], at);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The provider keeps failing (timeouts, an unreachable endpoint): its item rows wait until
+    /// `until`, and its status says why. Nothing an administrator must do: it heals itself.
+    pub async fn degrade_provider(
+        &self,
+        id: ProviderId,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<()> {
+        write_pool!(self, pool, _d => {
+            sqlx::query(
+                "UPDATE provider_state SET degraded_until = $2, degraded_reason = $3 \
+                 WHERE provider_id = $1",
+            )
+            .bind(id.as_uuid())
+            .bind(until)
+            .bind(reason)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The provider works again: no longer degraded.
+    pub async fn clear_degraded(&self, id: ProviderId) -> Result<()> {
+        write_pool!(self, pool, _d => {
+            sqlx::query(
+                "UPDATE provider_state SET degraded_until = NULL, degraded_reason = NULL \
+                 WHERE provider_id = $1 AND degraded_reason IS NOT NULL",
+            )
+            .bind(id.as_uuid())
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
@@ -222,6 +292,8 @@ impl Store {
         due: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
     ) -> Result<bool> {
+        // Queued due now (by the store's clock), whatever time the caller looked from.
+        let at = self.now().await?;
         let fired = write_pool!(self, pool, _d => {
             let mut tx = pool.begin_write().await?;
             let moved = sqlx::query(
@@ -235,7 +307,7 @@ impl Store {
             .await?
             .rows_affected();
             if moved == 1 {
-                enqueue_work!(tx, id, &[NewWork::full_sync(id, Trigger::Schedule)], now());
+                enqueue_work!(tx, id, &[NewWork::full_sync(id, Trigger::Schedule)], at);
                 tx.commit().await?;
             }
             moved == 1

@@ -115,6 +115,7 @@ impl Store {
                 &[PendingChange::object(ObjectKind::User, ChangeOp::Create, user.id.as_uuid(), at)]
             );
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(user)
     }
@@ -183,6 +184,7 @@ impl Store {
                     &[PendingChange::object(ObjectKind::User, ChangeOp::Update, id.as_uuid(), user.updated_at)]
                 );
                 tx.commit().await?;
+            self.ring_changed();
             }
             user
         });
@@ -206,6 +208,7 @@ impl Store {
                 &[PendingChange::object(ObjectKind::User, ChangeOp::Delete, id.as_uuid(), now())]
             );
             tx.commit().await?;
+            self.ring_changed();
         });
         Ok(())
     }

@@ -1,28 +1,25 @@
-//! The work queue: one row per directory object a provider must reconcile, coalesced (an object
-//! dirtied again while queued has its row's `version` bumped, not a second row), leased by the
-//! node working on it so that no two nodes reconcile the same object at once.
+//! The work queue: one row per item a provider must reconcile, coalesced (an item dirtied
+//! again while queued has its row's `version` bumped, not a second row), in two lanes (direct
+//! syncs before a full sync's rows), and claimed by one node at a time (see `leases`).
 
 use std::{collections::HashSet, fmt, str::FromStr};
 
-use model::{ObjectKind, ProviderId, RunId, Trigger};
+use engine::Item;
+use model::{GroupId, ObjectKind, ProviderId, RunId, Trigger, UserId};
 use uuid::Uuid;
 
-use crate::{
-    Result, Store, StoreError,
-    rows::{ChangeRow, now},
-};
+use crate::{Result, Store, StoreError, rows::ChangeRow};
 
-/// What a work row asks for.
+/// The kind of a work row, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkKind {
-    /// Reconcile one user.
     User,
-    /// Reconcile one group (its properties).
     Group,
-    /// Reconcile one membership (a group and a user).
+    /// One membership (a group and a user).
     Member,
-    /// Run a full sync of the provider.
+    /// A group's members in bulk.
+    Members,
     FullSync,
 }
 
@@ -32,6 +29,7 @@ impl WorkKind {
             WorkKind::User => "user",
             WorkKind::Group => "group",
             WorkKind::Member => "member",
+            WorkKind::Members => "members",
             WorkKind::FullSync => "full_sync",
         }
     }
@@ -50,29 +48,77 @@ impl FromStr for WorkKind {
             "user" => Ok(WorkKind::User),
             "group" => Ok(WorkKind::Group),
             "member" => Ok(WorkKind::Member),
+            "members" => Ok(WorkKind::Members),
             "full_sync" => Ok(WorkKind::FullSync),
             other => Err(format!("unknown work kind {other:?}")),
         }
     }
 }
 
-/// A claimed work row. Hand it back to [`Store::complete_work`] or [`Store::retry_work`].
+/// What a work row asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// Reconcile an item (a direct sync, or one of a full sync's).
+    Item(Item),
+    /// Run a full sync of the provider.
+    FullSync { trigger: Trigger },
+}
+
+/// The lane a row waits in: direct syncs first, so that a leaver's disable never waits behind
+/// a full sync's backlog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lane {
+    Direct = 0,
+    FullSync = 1,
+}
+
+/// A claim on a row. Every renew, completion and retry names it, and does nothing when the row
+/// was claimed again since: a holder whose lease ran out cannot touch the new holder's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClaimToken(Uuid);
+
+impl ClaimToken {
+    pub(crate) fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    pub(crate) fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+
+    pub fn as_uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for ClaimToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A claimed work row. Hand it back to [`Store::complete_work`], [`Store::retry_work`] or
+/// [`Store::release_work`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkItem {
     pub provider_id: ProviderId,
-    pub kind: WorkKind,
-    /// The user or group (for a membership, the group; for a full sync, the provider).
-    pub object_id: Uuid,
-    /// For a membership, the user.
-    pub subject_id: Option<Uuid>,
+    pub work: Work,
     /// Bumped each time the row is dirtied again; completing an outdated version keeps the row.
     pub version: i64,
-    /// The run that queued it, if a full sync did.
+    /// The run whose items include it, if a full sync queued it (for a full sync row: none).
     pub run_id: Option<RunId>,
-    /// For a full sync, what asked for it.
-    pub trigger: Option<Trigger>,
     /// Failed attempts since the row was last dirtied.
     pub attempts: u32,
+    pub claim: ClaimToken,
+    /// When the claim runs out unless renewed (by the store's clock).
+    pub lease_until: chrono::DateTime<chrono::Utc>,
+}
+
+impl WorkItem {
+    /// The row's key: kind, object and subject (the nil UUID when there is none).
+    pub(crate) fn key(&self) -> (WorkKind, Uuid, Uuid) {
+        NewWork::of(self.provider_id, self.work, None).key()
+    }
 }
 
 /// A row to queue (or to dirty again, when it is queued already).
@@ -84,41 +130,81 @@ pub(crate) struct NewWork {
     pub subject_id: Uuid,
     pub run_id: Option<Uuid>,
     pub trigger: Option<Trigger>,
+    pub lane: Lane,
 }
 
 impl NewWork {
-    pub fn object(kind: WorkKind, object_id: Uuid) -> Self {
+    /// The row for `work` of `provider`, queued for `run` (a full sync's lane) or not.
+    pub fn of(provider: ProviderId, work: Work, run: Option<RunId>) -> Self {
+        let lane = if run.is_some() {
+            Lane::FullSync
+        } else {
+            Lane::Direct
+        };
+        let (kind, object_id, subject_id, trigger) = match work {
+            Work::Item(Item::User(id)) => (WorkKind::User, id.as_uuid(), Uuid::nil(), None),
+            Work::Item(Item::Group(id)) => (WorkKind::Group, id.as_uuid(), Uuid::nil(), None),
+            Work::Item(Item::Membership { group, user }) => {
+                (WorkKind::Member, group.as_uuid(), user.as_uuid(), None)
+            }
+            Work::Item(Item::Members(id)) => (WorkKind::Members, id.as_uuid(), Uuid::nil(), None),
+            Work::FullSync { trigger } => (
+                WorkKind::FullSync,
+                provider.as_uuid(),
+                Uuid::nil(),
+                Some(trigger),
+            ),
+        };
         Self {
             kind,
             object_id,
-            subject_id: Uuid::nil(),
-            run_id: None,
-            trigger: None,
-        }
-    }
-
-    pub fn member(group: Uuid, user: Uuid) -> Self {
-        Self {
-            subject_id: user,
-            ..Self::object(WorkKind::Member, group)
+            subject_id,
+            run_id: run.map(|run| run.as_uuid()),
+            trigger,
+            lane,
         }
     }
 
     pub fn full_sync(provider: ProviderId, trigger: Trigger) -> Self {
-        Self {
-            trigger: Some(trigger),
-            ..Self::object(WorkKind::FullSync, provider.as_uuid())
-        }
+        Self::of(provider, Work::FullSync { trigger }, None)
+    }
+
+    pub fn key(&self) -> (WorkKind, Uuid, Uuid) {
+        (self.kind, self.object_id, self.subject_id)
+    }
+}
+
+/// The work a stored row asks for.
+pub(crate) fn work_of(
+    kind: WorkKind,
+    object_id: Uuid,
+    subject_id: Uuid,
+    trigger: Option<Trigger>,
+) -> Work {
+    match kind {
+        WorkKind::User => Work::Item(Item::User(UserId::from_uuid(object_id))),
+        WorkKind::Group => Work::Item(Item::Group(GroupId::from_uuid(object_id))),
+        WorkKind::Member => Work::Item(Item::Membership {
+            group: GroupId::from_uuid(object_id),
+            user: UserId::from_uuid(subject_id),
+        }),
+        WorkKind::Members => Work::Item(Item::Members(GroupId::from_uuid(object_id))),
+        WorkKind::FullSync => Work::FullSync {
+            trigger: trigger.unwrap_or(Trigger::Manual),
+        },
     }
 }
 
 /// What `ON CONFLICT` does to a queued row that is queued again: a new version, due now, its
-/// failures forgotten; run and trigger replaced when the new row names them. The lease stays:
-/// the holder's completion will see the new version and leave the row queued.
+/// failures forgotten, in the faster of the two lanes; run and trigger replaced when the new row
+/// names them. The claim stays: the holder's completion will see the new version and leave the
+/// row queued.
 macro_rules! requeue_clause {
     () => {
         " ON CONFLICT (provider_id, kind, object_id, subject_id) DO UPDATE SET \
          version = work.version + 1, run_at = excluded.run_at, attempts = 0, last_error = NULL, \
+         priority = CASE WHEN excluded.priority < work.priority \
+           THEN excluded.priority ELSE work.priority END, \
          run_id = COALESCE(excluded.run_id, work.run_id), \
          trigger = COALESCE(excluded.trigger, work.trigger)"
     };
@@ -135,7 +221,7 @@ macro_rules! enqueue_work {
         for chunk in rows.chunks($crate::changes::ROWS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO work (provider_id, kind, object_id, subject_id, version, run_id, \
-                 trigger, attempts, run_at) ",
+                 trigger, attempts, run_at, priority) ",
             );
             insert.push_values(chunk, |mut row, work| {
                 row.push_bind(provider.as_uuid())
@@ -146,7 +232,8 @@ macro_rules! enqueue_work {
                     .push_bind(work.run_id)
                     .push_bind(work.trigger.map(|trigger| trigger.as_str()))
                     .push_bind(0_i32)
-                    .push_bind(at);
+                    .push_bind(at)
+                    .push_bind(work.lane as i32);
             });
             insert.push($crate::work::requeue_clause!());
             queued += insert.build().execute(&mut *$tx).await?.rows_affected();
@@ -159,8 +246,8 @@ pub(crate) use requeue_clause;
 
 /// Reads the provider's change cursor in the open transaction (`None`: no such provider). On
 /// PostgreSQL it locks the provider's state row: writers that queue many rows of one provider
-/// (the change feed, `enqueue_all`) take it first, so they queue one after the other instead of
-/// deadlocking on each other's rows.
+/// (the change feed, a full sync's enqueue) take it first, so they queue one after the other
+/// instead of deadlocking on each other's rows.
 macro_rules! lock_provider_state {
     ($tx:expr, $dialect:expr, $provider:expr) => {{
         let provider: model::ProviderId = $provider;
@@ -192,10 +279,11 @@ macro_rules! require_provider_state {
 /// The work rows one batch of change records asks for, without repeats, in first-seen order:
 /// a user or group change dirties that object; a membership change dirties the membership and
 /// the user (whose document may read its groups).
-fn work_for_changes(changes: &[ChangeRow]) -> Result<Vec<NewWork>> {
+fn work_for_changes(provider: ProviderId, changes: &[ChangeRow]) -> Result<Vec<NewWork>> {
     let mut seen = HashSet::new();
     let mut rows = Vec::new();
-    let mut push = |work: NewWork| {
+    let mut push = |item: Item| {
+        let work = NewWork::of(provider, Work::Item(item), None);
         if seen.insert(work) {
             rows.push(work);
         }
@@ -203,14 +291,18 @@ fn work_for_changes(changes: &[ChangeRow]) -> Result<Vec<NewWork>> {
     for change in changes {
         let kind: ObjectKind = change.kind.parse().map_err(StoreError::Corrupt)?;
         match kind {
-            ObjectKind::User => push(NewWork::object(WorkKind::User, change.object_id)),
-            ObjectKind::Group => push(NewWork::object(WorkKind::Group, change.object_id)),
+            ObjectKind::User => push(Item::User(UserId::from_uuid(change.object_id))),
+            ObjectKind::Group => push(Item::Group(GroupId::from_uuid(change.object_id))),
             ObjectKind::Membership => {
                 let user = change.subject_id.ok_or_else(|| {
                     StoreError::Corrupt(format!("membership change {} has no user", change.seq))
                 })?;
-                push(NewWork::member(change.object_id, user));
-                push(NewWork::object(WorkKind::User, user));
+                let user = UserId::from_uuid(user);
+                push(Item::Membership {
+                    group: GroupId::from_uuid(change.object_id),
+                    user,
+                });
+                push(Item::User(user));
             }
         }
     }
@@ -223,10 +315,11 @@ pub(crate) const PROVIDERS_PER_PAGE: u32 = 100;
 impl Store {
     /// Queues a full sync of the provider (or dirties the one queued already).
     pub async fn request_full_sync(&self, provider: ProviderId, trigger: Trigger) -> Result<()> {
+        let at = self.now().await?;
         write_pool!(self, pool, dialect => {
             let mut tx = pool.begin_write().await?;
             require_provider_state!(tx, dialect, provider);
-            enqueue_work!(tx, provider, &[NewWork::full_sync(provider, trigger)], now());
+            enqueue_work!(tx, provider, &[NewWork::full_sync(provider, trigger)], at);
             tx.commit().await?;
         });
         Ok(())
@@ -264,6 +357,7 @@ impl Store {
     }
 
     async fn feed_provider(&self, provider: ProviderId, limit: i64) -> Result<u64> {
+        let at = self.now().await?;
         let queued = write_pool!(self, pool, dialect => {
             let mut tx = pool.begin_write().await?;
             // None: deleted since the providers were listed.
@@ -277,8 +371,8 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             let Some(last) = changes.last().map(|change| change.seq) else { return Ok(0) };
-            let rows = work_for_changes(&changes)?;
-            let queued = enqueue_work!(tx, provider, &rows, now());
+            let rows = work_for_changes(provider, &changes)?;
+            let queued = enqueue_work!(tx, provider, &rows, at);
             sqlx::query("UPDATE provider_state SET change_cursor = $2 WHERE provider_id = $1")
                 .bind(provider.as_uuid())
                 .bind(last)
@@ -290,21 +384,27 @@ impl Store {
         Ok(queued)
     }
 
-    /// Queues these users or groups of the provider for a reconcile (after an approval of held
-    /// deletes, say). Returns how many rows were queued or dirtied again.
-    pub async fn enqueue_objects(
+    /// Queues these items of the provider: for `run` (a full sync's lane), or as direct syncs.
+    /// Returns how many rows were queued or dirtied again.
+    pub async fn enqueue_items(
         &self,
         provider: ProviderId,
-        kind: WorkKind,
-        ids: &[Uuid],
+        run: Option<RunId>,
+        items: &[Item],
     ) -> Result<u64> {
         let mut queued = 0;
-        for chunk in ids.chunks(500) {
-            let rows: Vec<NewWork> = chunk.iter().map(|id| NewWork::object(kind, *id)).collect();
+        for chunk in items.chunks(500) {
+            let mut seen = HashSet::new();
+            let rows: Vec<NewWork> = chunk
+                .iter()
+                .map(|item| NewWork::of(provider, Work::Item(*item), run))
+                .filter(|row| seen.insert(row.key()))
+                .collect();
+            let at = self.now().await?;
             queued += write_pool!(self, pool, dialect => {
                 let mut tx = pool.begin_write().await?;
                 require_provider_state!(tx, dialect, provider);
-                let queued = enqueue_work!(tx, provider, &rows, now());
+                let queued = enqueue_work!(tx, provider, &rows, at);
                 tx.commit().await?;
                 queued
             });
@@ -312,54 +412,7 @@ impl Store {
         Ok(queued)
     }
 
-    /// Queues, for run `run`, every user, every group, and every linked object whose directory
-    /// object is gone (its remote twin must be deleted or left). Runs in the database: memory
-    /// stays flat however large the directory. Returns how many rows were queued or dirtied.
-    pub async fn enqueue_all(&self, provider: ProviderId, run: RunId) -> Result<u64> {
-        const USERS: &str = concat!(
-            "INSERT INTO work (provider_id, kind, object_id, subject_id, version, run_id, \
-             trigger, attempts, run_at) \
-             SELECT $1, 'user', u.id, $2, 1, $3, NULL, 0, $4 FROM users u WHERE true",
-            requeue_clause!()
-        );
-        const GROUPS: &str = concat!(
-            "INSERT INTO work (provider_id, kind, object_id, subject_id, version, run_id, \
-             trigger, attempts, run_at) \
-             SELECT $1, 'group', g.id, $2, 1, $3, NULL, 0, $4 FROM groups g WHERE true",
-            requeue_clause!()
-        );
-        const ORPHANS: &str = concat!(
-            "INSERT INTO work (provider_id, kind, object_id, subject_id, version, run_id, \
-             trigger, attempts, run_at) \
-             SELECT $1, l.kind, l.object_id, $2, 1, $3, NULL, 0, $4 FROM links l \
-             WHERE l.provider_id = $1 AND ( \
-               (l.kind = 'user' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = l.object_id)) \
-               OR (l.kind = 'group' \
-                   AND NOT EXISTS (SELECT 1 FROM groups g WHERE g.id = l.object_id)))",
-            requeue_clause!()
-        );
-        let at = now();
-        let queued = write_pool!(self, pool, dialect => {
-            let mut tx = pool.begin_write().await?;
-            require_provider_state!(tx, dialect, provider);
-            let mut queued = 0;
-            for statement in [USERS, GROUPS, ORPHANS] {
-                queued += sqlx::query(statement)
-                    .bind(provider.as_uuid())
-                    .bind(Uuid::nil())
-                    .bind(run.as_uuid())
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            }
-            tx.commit().await?;
-            queued
-        });
-        Ok(queued)
-    }
-
-    /// Object rows (not full syncs) of the provider still queued for run `run`.
+    /// Item rows (not full syncs) of the provider still queued for run `run`.
     pub async fn pending_work(&self, provider: ProviderId, run: RunId) -> Result<u64> {
         let count: i64 = read_pool!(self, pool, _d => {
             sqlx::query_scalar(
@@ -374,7 +427,7 @@ impl Store {
         Ok(count.unsigned_abs())
     }
 
-    /// Every object row (not full syncs) of the provider still queued.
+    /// Every item row (not full syncs) of the provider still queued.
     pub async fn queued_work(&self, provider: ProviderId) -> Result<u64> {
         let count: i64 = read_pool!(self, pool, _d => {
             sqlx::query_scalar(
@@ -385,5 +438,21 @@ impl Store {
             .await?
         });
         Ok(count.unsigned_abs())
+    }
+
+    /// When the provider's oldest queued item row was queued (its age is how far behind it is).
+    pub async fn oldest_queued(
+        &self,
+        provider: ProviderId,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let oldest: Option<chrono::DateTime<chrono::Utc>> = read_pool!(self, pool, _d => {
+            sqlx::query_scalar(
+                "SELECT MIN(run_at) FROM work WHERE provider_id = $1 AND kind <> 'full_sync'",
+            )
+            .bind(provider.as_uuid())
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(oldest)
     }
 }

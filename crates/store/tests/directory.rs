@@ -461,11 +461,14 @@ both_backends!(every_write_leaves_one_numbered_change_record, |t| {
             (2, ObjectKind::Group, ChangeOp::Create),
             (3, ObjectKind::Membership, ChangeOp::Add),
             (4, ObjectKind::Group, ChangeOp::Update),
-            (5, ObjectKind::Group, ChangeOp::Delete),
+            // Deleting a group ends its memberships, each recorded (a user's document may
+            // read its groups).
+            (5, ObjectKind::Membership, ChangeOp::Remove),
+            (6, ObjectKind::Group, ChangeOp::Delete),
         ]
     );
-    assert_eq!(store.changes_after(3, 100).await.expect("after").len(), 2);
-    assert_eq!(store.last_change_seq().await.expect("seq"), 5);
+    assert_eq!(store.changes_after(3, 100).await.expect("after").len(), 3);
+    assert_eq!(store.last_change_seq().await.expect("seq"), 6);
 });
 
 both_backends!(concurrent_writers_get_gap_free_sequence_numbers, |t| {
@@ -803,6 +806,7 @@ both_backends!(providers_keep_their_credential_sealed, |t| {
         discovery: true,
         remove_unmanaged_members: false,
         delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
+        delete_window_minutes: model::DEFAULT_DELETE_WINDOW_MINUTES,
         schedule: Schedule::default_for(id),
         enabled: true,
     };
@@ -907,3 +911,112 @@ both_backends!(providers_keep_their_credential_sealed, |t| {
         })
     ));
 });
+
+both_backends!(what_a_provider_uses_cannot_vanish_under_it, |t| {
+    use model::{ProviderId, ProviderSettings};
+    use store::{ProviderCredential, ProviderUpdate, SecretKey};
+
+    let store = &t.store;
+    let (key, _) = SecretKey::generate().expect("key");
+    let staff = store.create_group(new_group("Staff")).await.expect("group");
+    let spare = store.create_group(new_group("Spare")).await.expect("group");
+    let mapping = store
+        .create_mapping(model::NewPropertyMapping {
+            name: "names".into(),
+            kind: model::MappingKind::User,
+            expression: "#{ displayName: user.name }".into(),
+        })
+        .await
+        .expect("mapping");
+    let mut settings = ProviderSettings::new(
+        "contoso.onmicrosoft.com",
+        "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+        vec![mapping.id],
+        vec![],
+    );
+    settings.user_scope.filter_group = Some(staff.id);
+    let secret = ProviderCredential::ClientSecret("s3cr3t-value".to_owned().into());
+    let provider = store
+        .create_provider(
+            "Contoso",
+            settings.clone(),
+            &secret,
+            &key,
+            ProviderId::new(),
+        )
+        .await
+        .expect("provider");
+    // Refused inside the delete's own transaction, naming the provider.
+    for refused in [
+        store.delete_group(staff.id).await,
+        store.delete_mapping(mapping.id).await,
+    ] {
+        match refused {
+            Err(StoreError::InUse { message }) => assert!(message.contains("Contoso"), "{message}"),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+    }
+    store
+        .delete_group(spare.id)
+        .await
+        .expect("an unused group goes");
+    // A save naming a group that is gone is refused, naming the field.
+    settings.user_scope.filter_group = Some(spare.id);
+    let update = ProviderUpdate {
+        name: None,
+        settings: Some(settings),
+        credential: None,
+    };
+    match store.update_provider(provider.id, update, &key).await {
+        Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "user_scope.filter_group"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+});
+
+both_backends!(
+    old_change_records_are_pruned_only_once_every_provider_read_them,
+    |t| {
+        use model::{ProviderId, ProviderSettings};
+        use store::{ProviderCredential, SecretKey};
+
+        let store = &t.store;
+        store.create_user(new_user("one")).await.expect("user");
+        store.create_user(new_user("two")).await.expect("user");
+        let (key, _) = SecretKey::generate().expect("key");
+        let secret = ProviderCredential::ClientSecret("s3cr3t-value".to_owned().into());
+        // A provider starts after the changes so far: they are read as far as it is concerned.
+        store
+            .create_provider(
+                "Reader",
+                ProviderSettings::new(
+                    "contoso.onmicrosoft.com",
+                    "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+                    vec![],
+                    vec![],
+                ),
+                &secret,
+                &key,
+                ProviderId::new(),
+            )
+            .await
+            .expect("provider");
+        store.create_user(new_user("three")).await.expect("user");
+        let later = chrono::Utc::now() + chrono::Duration::hours(1);
+        assert_eq!(
+            store.prune_changes(later).await.expect("prune"),
+            2,
+            "the unread one stays"
+        );
+        assert_eq!(store.changes_after(0, 10).await.expect("changes").len(), 1);
+        store.feed_changes(100).await.expect("feed");
+        assert_eq!(store.prune_changes(later).await.expect("prune"), 1);
+        let earlier = chrono::Utc::now() - chrono::Duration::hours(1);
+        store.create_user(new_user("four")).await.expect("user");
+        store.feed_changes(100).await.expect("feed");
+        assert_eq!(
+            store.prune_changes(earlier).await.expect("prune"),
+            0,
+            "recent ones stay"
+        );
+    }
+);

@@ -1,50 +1,60 @@
-//! The sync engine's storage (links, snapshots, provider state, the work queue, schedules, runs,
-//! object states), run against SQLite and PostgreSQL alike.
+//! The sync engine's storage (links, snapshots, provider state, the work queue and its fenced
+//! claims, schedules, accidental-delete protection, runs, their plans and tallies, object
+//! states, the store's clock), run against SQLite and PostgreSQL alike.
 
 mod common;
 
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::{BTreeMap, HashSet},
+    time::Duration,
+};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use engine::{Directory, Link, Links, RemoteId, RemoteKind, RemoteObject, SnapshotEntry};
+use engine::{
+    DeleteRequest, Directory, Document, FieldChange, Item, Link, Links, LinksRead, LocalError,
+    NewLink, Operation, PlanItem, PlanSubject, Planned, Plans, Protection, RemoteId, RemoteKind,
+    RemoteObject, RemoteRef, Reservation, SnapshotEntry, SnapshotId, SnapshotPurpose, Snapshots,
+    Tally,
+};
 use model::{
-    Cloud, GroupDeleteAction, GroupId, GroupName, GroupScope, NewGroup, NewUser, ProviderId,
-    ProviderSettings, RunId, RunStatus, Schedule, Trigger, UserDeleteAction, UserId, UserPatch,
-    UserScope, Username,
+    GroupId, GroupName, HeldDeletes, MemberCounts, NewGroup, NewUser, OutcomeKind, Provider,
+    ProviderId, ProviderSettings, Run, RunId, RunReport, RunStatus, Schedule, Trigger, UserId,
+    UserPatch, Username,
 };
 use serde_json::json;
 use store::{
-    ObjectState, ObjectStatus, Page, ProviderCredential, ProviderUpdate, SecretKey, Store,
-    StoreError, WorkItem, WorkKind,
+    ClaimToken, Completion, ObjectState, ObjectStatus, Page, ProviderCredential, ProviderUpdate,
+    SecretKey, Store, StoreError, Work, WorkItem,
 };
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(60);
+/// A lease meant to run out during the test.
+const SHORT: Duration = Duration::from_millis(100);
+/// Long enough for a [`SHORT`] lease to run out.
+const LAPSE: Duration = Duration::from_millis(150);
 
+/// This machine's clock, at the precision both backends keep.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+async fn store_now(store: &Store) -> DateTime<Utc> {
+    store.now().await.expect("the store's clock")
+}
+
 fn settings(cron: &str) -> ProviderSettings {
     ProviderSettings {
-        tenant_id: "contoso.onmicrosoft.com".into(),
-        client_id: "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e".into(),
-        cloud: Cloud::Global,
-        user_mappings: vec![],
-        group_mappings: vec![],
-        user_scope: UserScope::default(),
-        group_scope: GroupScope::All,
-        user_delete_action: UserDeleteAction::Delete,
-        group_delete_action: GroupDeleteAction::Delete,
-        dry_run: false,
-        discovery: true,
-        remove_unmanaged_members: false,
-        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
         schedule: Schedule {
             cron: cron.into(),
             paused: false,
         },
-        enabled: true,
+        ..ProviderSettings::new(
+            "contoso.onmicrosoft.com",
+            "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e",
+            vec![],
+            vec![],
+        )
     }
 }
 
@@ -61,17 +71,26 @@ async fn add_provider(store: &Store, name: &str, settings: ProviderSettings) -> 
         .id
 }
 
-/// A provider whose creation full sync is claimed and done, so that only what a test queues is
-/// in the queue.
-async fn quiet_provider(store: &Store) -> ProviderId {
-    let id = add_provider(store, "Contoso", settings("0 3 * * *")).await;
-    let full = store
+/// Claims and completes every queued full sync (the providers' creation syncs), so that only
+/// what a test queues is in the queue.
+async fn drain_full_syncs(store: &Store) {
+    while let Some(full) = store
         .claim_full_sync("setup", LEASE)
         .await
-        .expect("claim")
-        .expect("the creation's full sync");
-    assert!(store.complete_work(&full).await.expect("complete"));
+        .expect("claim a full sync")
+    {
+        assert_eq!(complete(store, &full).await, Completion::Done);
+    }
+}
+
+async fn quiet_provider_named(store: &Store, name: &str) -> ProviderId {
+    let id = add_provider(store, name, settings("0 3 * * *")).await;
+    drain_full_syncs(store).await;
     id
+}
+
+async fn quiet_provider(store: &Store) -> ProviderId {
+    quiet_provider_named(store, "Contoso").await
 }
 
 async fn user(store: &Store, name: &str) -> UserId {
@@ -98,17 +117,68 @@ async fn rename(store: &Store, id: UserId, name: &str) {
     store.update_user(id, patch).await.expect("update user");
 }
 
-fn link(provider: ProviderId, kind: RemoteKind, object: Uuid, remote: &str) -> Link {
-    Link {
+async fn claim_for(store: &Store, owner: &str, limit: u32, lease: Duration) -> Vec<WorkItem> {
+    store
+        .claim_work(owner, limit, lease, &[], None)
+        .await
+        .expect("claim")
+}
+
+async fn claim(store: &Store, owner: &str, limit: u32) -> Vec<WorkItem> {
+    claim_for(store, owner, limit, LEASE).await
+}
+
+async fn complete(store: &Store, item: &WorkItem) -> Completion {
+    store
+        .complete_work(item, &Tally::default())
+        .await
+        .expect("complete")
+}
+
+fn user_work(id: UserId) -> Work {
+    Work::Item(Item::User(id))
+}
+
+fn group_work(id: GroupId) -> Work {
+    Work::Item(Item::Group(id))
+}
+
+/// What the claimed items ask for, regardless of order.
+fn works(items: &[WorkItem]) -> HashSet<Work> {
+    items.iter().map(|item| item.work).collect()
+}
+
+/// The claimed item asking for `work`.
+fn find(items: &[WorkItem], work: Work) -> WorkItem {
+    items
+        .iter()
+        .find(|item| item.work == work)
+        .cloned()
+        .unwrap_or_else(|| panic!("{work:?} is not among {items:?}"))
+}
+
+fn properties(value: serde_json::Value) -> engine::Properties {
+    value.as_object().cloned().expect("an object")
+}
+
+fn new_link(provider: ProviderId, kind: RemoteKind, object: Uuid, remote: &str) -> NewLink {
+    NewLink {
         provider,
         kind,
         object,
         remote_id: RemoteId::new(remote),
-        written: json!({"displayName": remote})
-            .as_object()
-            .cloned()
-            .expect("object"),
-        synced_at: now(),
+        written: properties(json!({"displayName": remote})),
+    }
+}
+
+/// A stored link without its stamp, to compare with what was saved.
+fn unstamped(link: &Link) -> NewLink {
+    NewLink {
+        provider: link.provider,
+        kind: link.kind,
+        object: link.object,
+        remote_id: link.remote_id.clone(),
+        written: link.written.clone(),
     }
 }
 
@@ -116,10 +186,7 @@ fn entry(id: &str, name: &str, keys: &[&str]) -> SnapshotEntry {
     SnapshotEntry {
         object: RemoteObject {
             id: RemoteId::new(id),
-            properties: json!({"displayName": name})
-                .as_object()
-                .cloned()
-                .expect("object"),
+            properties: properties(json!({"displayName": name})),
         },
         keys: keys.iter().map(|key| (*key).to_owned()).collect(),
     }
@@ -129,33 +196,87 @@ fn ids(objects: &[RemoteObject]) -> Vec<&str> {
     objects.iter().map(|object| object.id.as_str()).collect()
 }
 
-/// The claimed items, keyed for comparison regardless of order.
-fn keys(items: &[WorkItem]) -> HashSet<(WorkKind, Uuid, Option<Uuid>)> {
-    items
-        .iter()
-        .map(|item| (item.kind, item.object_id, item.subject_id))
-        .collect()
+/// The store error behind a port's error.
+fn store_error(err: &LocalError) -> Option<&StoreError> {
+    std::error::Error::source(err).and_then(|source| source.downcast_ref::<StoreError>())
 }
+
+fn is_conflict(err: &LocalError) -> bool {
+    matches!(store_error(err), Some(StoreError::Conflict { .. }))
+}
+
+async fn begin(store: &Store, provider: ProviderId, purpose: SnapshotPurpose) -> SnapshotId {
+    store
+        .begin_snapshot(provider, purpose)
+        .await
+        .expect("begin a snapshot")
+}
+
+async fn add(store: &Store, snapshot: SnapshotId, entries: &[SnapshotEntry]) {
+    store
+        .add_to_snapshot(snapshot, RemoteKind::User, entries)
+        .await
+        .expect("add to the snapshot");
+}
+
+/// The display name the snapshot holds for remote user `id`.
+async fn shown(store: &Store, snapshot: SnapshotId, id: &str) -> Option<serde_json::Value> {
+    store
+        .snapshot_object(snapshot, RemoteKind::User, &RemoteId::new(id))
+        .await
+        .expect("read the snapshot")
+        .map(|object| object.properties["displayName"].clone())
+}
+
+async fn current(store: &Store, provider: ProviderId) -> Option<SnapshotId> {
+    store
+        .current_snapshot(provider)
+        .await
+        .expect("current snapshot")
+        .map(|snapshot| snapshot.id)
+}
+
+fn tally(outcomes: &[(OutcomeKind, u64)], members: MemberCounts) -> Tally {
+    Tally {
+        outcomes: outcomes.iter().copied().collect::<BTreeMap<_, _>>(),
+        members,
+    }
+}
+
+async fn start_run(store: &Store, provider: ProviderId, dry_run: bool, lease: Duration) -> Run {
+    store
+        .start_run(provider, Trigger::Manual, dry_run, "node-1", lease)
+        .await
+        .expect("start a run")
+}
+
+// Links.
 
 both_backends!(links_are_saved_found_replaced_and_removed, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
     let alice = Uuid::now_v7();
-    let first = link(provider, RemoteKind::User, alice, "r-1");
+    let first = new_link(provider, RemoteKind::User, alice, "r-1");
+    let before = store_now(store).await;
     store.save_link(&first).await.expect("save");
-    assert_eq!(
-        store
-            .link(provider, RemoteKind::User, alice)
-            .await
-            .expect("link"),
-        Some(first.clone())
+    let after = store_now(store).await;
+    let saved = store
+        .link(provider, RemoteKind::User, alice)
+        .await
+        .expect("link")
+        .expect("saved");
+    assert_eq!(unstamped(&saved), first);
+    assert!(
+        before <= saved.synced_at && saved.synced_at <= after,
+        "stamped by the store's clock: {before} <= {} <= {after}",
+        saved.synced_at
     );
     assert_eq!(
         store
             .link_to_remote(provider, RemoteKind::User, &RemoteId::new("r-1"))
             .await
             .expect("by remote"),
-        Some(first.clone())
+        Some(saved.clone())
     );
     assert_eq!(
         store
@@ -166,20 +287,17 @@ both_backends!(links_are_saved_found_replaced_and_removed, |t| {
         "kinds are apart"
     );
 
-    // Saving again replaces the link of the object.
-    let mut second = link(provider, RemoteKind::User, alice, "r-2");
-    second.written = json!({"displayName": "Alice", "accountEnabled": true})
-        .as_object()
-        .cloned()
-        .expect("object");
+    // Saving again replaces the link of the object, stamped anew.
+    let mut second = new_link(provider, RemoteKind::User, alice, "r-2");
+    second.written = properties(json!({"displayName": "Alice", "accountEnabled": true}));
     store.save_link(&second).await.expect("replace");
-    assert_eq!(
-        store
-            .link(provider, RemoteKind::User, alice)
-            .await
-            .expect("link"),
-        Some(second.clone())
-    );
+    let replaced = store
+        .link(provider, RemoteKind::User, alice)
+        .await
+        .expect("link")
+        .expect("replaced");
+    assert_eq!(unstamped(&replaced), second);
+    assert!(replaced.synced_at >= saved.synced_at);
     assert_eq!(
         store
             .link_to_remote(provider, RemoteKind::User, &RemoteId::new("r-1"))
@@ -207,11 +325,16 @@ both_backends!(links_are_saved_found_replaced_and_removed, |t| {
     // Listing, in object id order, a page at a time.
     let objects: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
     for (index, object) in objects.iter().enumerate() {
-        let link = link(provider, RemoteKind::User, *object, &format!("u-{index}"));
+        let link = new_link(provider, RemoteKind::User, *object, &format!("u-{index}"));
         store.save_link(&link).await.expect("save");
     }
     store
-        .save_link(&link(provider, RemoteKind::Group, Uuid::now_v7(), "g-1"))
+        .save_link(&new_link(
+            provider,
+            RemoteKind::Group,
+            Uuid::now_v7(),
+            "g-1",
+        ))
         .await
         .expect("save group link");
     assert_eq!(
@@ -246,6 +369,16 @@ both_backends!(links_are_saved_found_replaced_and_removed, |t| {
         .map(|link| link.object)
         .collect();
     assert_eq!(listed, objects);
+    let port_first = store
+        .links_page(provider, RemoteKind::User, None, 2)
+        .await
+        .expect("page");
+    let port_rest = store
+        .links_page(provider, RemoteKind::User, Some(objects[1]), 2)
+        .await
+        .expect("page");
+    assert_eq!(port_first, first_page, "the port pages alike");
+    assert_eq!(port_rest, rest);
 
     store
         .delete_provider(provider)
@@ -266,11 +399,11 @@ both_backends!(a_remote_object_is_linked_to_one_object, |t| {
     let provider = quiet_provider(store).await;
     let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
     store
-        .save_link(&link(provider, RemoteKind::User, alice, "r-1"))
+        .save_link(&new_link(provider, RemoteKind::User, alice, "r-1"))
         .await
         .expect("save");
     store
-        .save_link(&link(provider, RemoteKind::User, bob, "r-1"))
+        .save_link(&new_link(provider, RemoteKind::User, bob, "r-1"))
         .await
         .expect_err("r-1 is alice's");
     assert_eq!(
@@ -280,136 +413,92 @@ both_backends!(a_remote_object_is_linked_to_one_object, |t| {
             .expect("link"),
         None
     );
-    let other = add_provider(store, "Fabrikam", settings("0 3 * * *")).await;
+    let other = quiet_provider_named(store, "Fabrikam").await;
     store
-        .save_link(&link(other, RemoteKind::User, bob, "r-1"))
+        .save_link(&new_link(other, RemoteKind::User, bob, "r-1"))
         .await
         .expect("another provider's tenant has its own ids");
     store
-        .save_link(&link(provider, RemoteKind::Group, bob, "r-1"))
+        .save_link(&new_link(provider, RemoteKind::Group, bob, "r-1"))
         .await
         .expect("kinds are apart");
 });
 
-both_backends!(snapshots_are_rebuilt_and_matched_by_either_key, |t| {
+both_backends!(orphaned_links_are_those_whose_object_is_gone, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
-    assert_eq!(
-        store.snapshot_taken_at(provider).await.expect("taken"),
-        None
-    );
-
-    store.begin_snapshot(provider).await.expect("begin");
-    store
-        .add_to_snapshot(
-            provider,
-            RemoteKind::User,
-            &[
-                entry("r-a", "Alice", &["alice@x.com", "alice@upn.com"]),
-                entry("r-b", "Bob", &["shared@x.com"]),
-                entry("r-c", "Carol", &[]),
-            ],
-        )
-        .await
-        .expect("page 1");
-    store
-        .add_to_snapshot(
-            provider,
-            RemoteKind::User,
-            &[
-                entry("r-e", "Eve", &["eve@x.com", "shared@x.com"]),
-                // Read again: the last reading wins, in a later page or in the same one.
-                entry("r-a", "Alice 2", &["old@x.com"]),
-                entry("r-a", "Alice 3", &["alice3@x.com"]),
-            ],
-        )
-        .await
-        .expect("page 2");
-    store
-        .add_to_snapshot(
-            provider,
-            RemoteKind::Group,
-            &[entry("r-g", "Staff", &["shared@x.com"])],
-        )
-        .await
-        .expect("groups");
-
-    let matching = |key: &'static str| async move {
+    let alice = user(store, "alice").await;
+    let gone = user(store, "gone").await;
+    let left = user(store, "left").await;
+    let staff = group(store, "Staff").await;
+    let old = group(store, "Old").await;
+    for (kind, object, remote) in [
+        (RemoteKind::User, alice.as_uuid(), "r-alice"),
+        (RemoteKind::User, gone.as_uuid(), "r-gone"),
+        (RemoteKind::User, left.as_uuid(), "r-left"),
+        (RemoteKind::Group, staff.as_uuid(), "r-staff"),
+        (RemoteKind::Group, old.as_uuid(), "r-old"),
+    ] {
         store
-            .snapshot_matching(provider, RemoteKind::User, key)
+            .save_link(&new_link(provider, kind, object, remote))
             .await
-            .expect("matching")
+            .expect("link");
+    }
+    let other = quiet_provider_named(store, "Fabrikam").await;
+    store
+        .save_link(&new_link(other, RemoteKind::User, gone.as_uuid(), "x-gone"))
+        .await
+        .expect("another provider's link");
+    let orphans = |kind: RemoteKind, after: Option<Uuid>, limit: u32| async move {
+        store
+            .orphaned_links_page(provider, kind, after, limit)
+            .await
+            .expect("orphans")
+            .iter()
+            .map(|link| link.object)
+            .collect::<Vec<_>>()
     };
-    assert_eq!(
-        ids(&matching("shared@x.com").await),
-        ["r-b", "r-e"],
-        "key1 or key2"
-    );
-    assert_eq!(ids(&matching("eve@x.com").await), ["r-e"]);
-    assert!(
-        matching("alice@upn.com").await.is_empty(),
-        "replaced keys are gone"
-    );
-    assert!(matching("old@x.com").await.is_empty());
-    let alice = matching("alice3@x.com").await;
-    assert_eq!(alice.len(), 1);
-    assert_eq!(alice[0].properties["displayName"], "Alice 3");
-    assert_eq!(
-        store
-            .snapshot_object(provider, RemoteKind::User, &RemoteId::new("r-c"))
-            .await
-            .expect("object")
-            .map(|object| object.properties["displayName"].clone()),
-        Some(json!("Carol"))
-    );
-    assert_eq!(
-        store
-            .snapshot_object(provider, RemoteKind::Group, &RemoteId::new("r-c"))
-            .await
-            .expect("object"),
-        None
-    );
-    assert_eq!(
-        store
-            .snapshot_matching(provider, RemoteKind::Group, "shared@x.com")
-            .await
-            .expect("groups")
-            .len(),
-        1
-    );
-    assert_eq!(
-        store.snapshot_taken_at(provider).await.expect("taken"),
-        None,
-        "not complete yet"
-    );
+    assert!(orphans(RemoteKind::User, None, 10).await.is_empty());
+    assert!(orphans(RemoteKind::Group, None, 10).await.is_empty());
 
-    let started = now() - TimeDelta::minutes(5);
-    store
-        .finish_snapshot(provider, started)
+    store.delete_user(gone).await.expect("delete");
+    store.delete_user(left).await.expect("delete");
+    store.delete_group(old).await.expect("delete");
+    assert_eq!(
+        orphans(RemoteKind::User, None, 10).await,
+        [gone.as_uuid(), left.as_uuid()],
+        "alice is still there"
+    );
+    assert_eq!(orphans(RemoteKind::Group, None, 10).await, [old.as_uuid()]);
+    assert_eq!(
+        orphans(RemoteKind::User, None, 1).await,
+        [gone.as_uuid()],
+        "a page at a time"
+    );
+    assert_eq!(
+        orphans(RemoteKind::User, Some(gone.as_uuid()), 1).await,
+        [left.as_uuid()]
+    );
+    assert!(
+        orphans(RemoteKind::User, Some(left.as_uuid()), 1)
+            .await
+            .is_empty()
+    );
+    let elsewhere = store
+        .orphaned_links_page(other, RemoteKind::User, None, 10)
         .await
-        .expect("finish");
+        .expect("orphans");
     assert_eq!(
-        store.snapshot_taken_at(provider).await.expect("taken"),
-        Some(started)
-    );
-
-    store.begin_snapshot(provider).await.expect("begin again");
-    assert_eq!(
-        store.snapshot_taken_at(provider).await.expect("taken"),
-        None
-    );
-    assert!(
-        matching("shared@x.com").await.is_empty(),
-        "the old snapshot is forgotten"
-    );
-    assert_eq!(
-        store
-            .snapshot_object(provider, RemoteKind::User, &RemoteId::new("r-c"))
-            .await
-            .expect("object"),
-        None
+        elsewhere
+            .iter()
+            .map(|link| link.remote_id.as_str())
+            .collect::<Vec<_>>(),
+        ["x-gone"],
+        "each provider's own"
     );
 });
+
+// The directory port.
 
 both_backends!(the_directory_port_reads_users_groups_and_members, |t| {
     let store = &t.store;
@@ -433,6 +522,13 @@ both_backends!(the_directory_port_reads_users_groups_and_members, |t| {
             .await
             .expect("user")
             .is_none()
+    );
+    assert_eq!(
+        Directory::group(store, staff)
+            .await
+            .expect("group")
+            .map(|g| g.id),
+        Some(staff)
     );
     assert!(
         Directory::group(store, GroupId::new())
@@ -484,6 +580,8 @@ both_backends!(the_directory_port_reads_users_groups_and_members, |t| {
     );
 });
 
+// Provider state.
+
 both_backends!(a_new_provider_gets_its_state_and_a_full_sync, |t| {
     let store = &t.store;
     user(store, "before").await;
@@ -507,39 +605,44 @@ both_backends!(a_new_provider_gets_its_state_and_a_full_sync, |t| {
         daily.schedule.next_after(before) <= Some(next)
             && Some(next) <= daily.schedule.next_after(after)
     );
-    assert_eq!(state.snapshot_taken_at, None);
+    assert_eq!(state.current_snapshot, None);
+    assert_eq!(state.approval_run, None);
+    assert_eq!(state.delete_allowance, 0);
+    assert!(!state.plans_only);
+    assert_eq!((state.degraded_until, state.degraded_reason), (None, None));
     assert_eq!(
         store.queued_work(id).await.expect("queued"),
         0,
         "full syncs are apart"
     );
 
+    let claimed_at = store_now(store).await;
     let full = store
         .claim_full_sync("node-1", LEASE)
         .await
         .expect("claim")
         .expect("queued");
     assert_eq!(
-        full,
-        WorkItem {
-            provider_id: id,
-            kind: WorkKind::FullSync,
-            object_id: id.as_uuid(),
-            subject_id: None,
-            version: 1,
-            run_id: None,
-            trigger: Some(Trigger::Create),
-            attempts: 0,
-        }
+        (
+            full.provider_id,
+            full.work,
+            full.version,
+            full.run_id,
+            full.attempts
+        ),
+        (
+            id,
+            Work::FullSync {
+                trigger: Trigger::Create
+            },
+            1,
+            None,
+            0
+        )
     );
-    assert!(
-        store
-            .claim_work("node-1", 10, LEASE)
-            .await
-            .expect("claim")
-            .is_empty()
-    );
-    assert!(store.complete_work(&full).await.expect("complete"));
+    assert!(full.lease_until >= claimed_at + TimeDelta::seconds(60));
+    assert!(claim(store, "node-1", 10).await.is_empty());
+    assert_eq!(complete(store, &full).await, Completion::Done);
     assert_eq!(
         store.claim_full_sync("node-1", LEASE).await.expect("claim"),
         None
@@ -596,7 +699,15 @@ both_backends!(a_new_provider_gets_its_state_and_a_full_sync, |t| {
         .await
         .expect("claim")
         .expect("queued by the save");
-    assert_eq!((full.provider_id, full.trigger), (id, Some(Trigger::Save)));
+    assert_eq!(
+        (full.provider_id, full.work),
+        (
+            id,
+            Work::FullSync {
+                trigger: Trigger::Save
+            }
+        )
+    );
 
     // Enabling the disabled one: its queued creation sync is dirtied, now a save's.
     let update = ProviderUpdate {
@@ -615,8 +726,14 @@ both_backends!(a_new_provider_gets_its_state_and_a_full_sync, |t| {
         .expect("claim")
         .expect("queued");
     assert_eq!(
-        (full.provider_id, full.trigger, full.version),
-        (disabled_id, Some(Trigger::Save), 2)
+        (full.provider_id, full.work, full.version),
+        (
+            disabled_id,
+            Work::FullSync {
+                trigger: Trigger::Save
+            },
+            2
+        )
     );
 
     let err = store
@@ -625,6 +742,8 @@ both_backends!(a_new_provider_gets_its_state_and_a_full_sync, |t| {
         .expect_err("unknown");
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 });
+
+// The change feed and the work queue.
 
 both_backends!(the_change_feed_queues_coalesced_work, |t| {
     let store = &t.store;
@@ -653,24 +772,31 @@ both_backends!(the_change_feed_queues_coalesced_work, |t| {
         store.last_change_seq().await.expect("seq")
     );
 
-    let claimed = store.claim_work("node-1", 10, LEASE).await.expect("claim");
+    let claimed = claim(store, "node-1", 10).await;
     assert_eq!(claimed.len(), 3, "one row per object: {claimed:?}");
-    let versions: HashSet<(WorkKind, Uuid, Option<Uuid>, i64)> = claimed
+    let versions: HashSet<(Work, i64)> = claimed
         .iter()
-        .map(|item| (item.kind, item.object_id, item.subject_id, item.version))
+        .map(|item| (item.work, item.version))
         .collect();
     assert_eq!(
         versions,
         HashSet::from([
-            (WorkKind::User, alice.as_uuid(), None, 2),
-            (WorkKind::Group, staff.as_uuid(), None, 1),
-            (WorkKind::Member, staff.as_uuid(), Some(alice.as_uuid()), 1),
+            (user_work(alice), 2),
+            (group_work(staff), 1),
+            (
+                Work::Item(Item::Membership {
+                    group: staff,
+                    user: alice
+                }),
+                1
+            ),
         ])
     );
-    assert!(claimed.iter().all(|item| item.provider_id == provider
-        && item.run_id.is_none()
-        && item.trigger.is_none()
-        && item.attempts == 0));
+    assert!(
+        claimed.iter().all(|item| item.provider_id == provider
+            && item.run_id.is_none()
+            && item.attempts == 0)
+    );
 
     // At most `limit` changes per provider per call; the cursor picks up where it stopped.
     for name in ["u1", "u2", "u3"] {
@@ -693,127 +819,118 @@ both_backends!(completed_work_is_deleted, |t| {
     let provider = quiet_provider(store).await;
     let alice = user(store, "alice").await;
     store.feed_changes(100).await.expect("feed");
-    let claimed = store.claim_work("node-1", 10, LEASE).await.expect("claim");
-    assert_eq!(
-        keys(&claimed),
-        HashSet::from([(WorkKind::User, alice.as_uuid(), None)])
-    );
-    assert!(store.complete_work(&claimed[0]).await.expect("complete"));
+    let claimed = claim(store, "node-1", 10).await;
+    assert_eq!(works(&claimed), HashSet::from([user_work(alice)]));
+    assert_eq!(complete(store, &claimed[0]).await, Completion::Done);
     assert_eq!(store.queued_work(provider).await.expect("queued"), 0);
-    assert!(
-        store
-            .claim_work("node-1", 10, LEASE)
-            .await
-            .expect("claim")
-            .is_empty()
+    assert!(claim(store, "node-1", 10).await.is_empty());
+    assert_eq!(
+        complete(store, &claimed[0]).await,
+        Completion::Lost,
+        "a row done already is not ours any more"
     );
 });
 
-both_backends!(work_dirtied_while_leased_stays_queued, |t| {
+both_backends!(work_dirtied_while_claimed_is_requeued_on_completion, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
     let alice = user(store, "alice").await;
     store.feed_changes(100).await.expect("feed");
-    let first = store.claim_work("node-1", 10, LEASE).await.expect("claim");
+    let first = claim(store, "node-1", 10).await;
     assert_eq!(first.len(), 1);
 
     rename(store, alice, "Alice").await;
     assert_eq!(store.feed_changes(100).await.expect("feed"), 1);
     assert!(
-        store
-            .claim_work("node-2", 10, LEASE)
-            .await
-            .expect("claim")
-            .is_empty(),
-        "still leased to node-1"
+        claim(store, "node-2", 10).await.is_empty(),
+        "still claimed by node-1"
     );
-    assert!(
-        !store.complete_work(&first[0]).await.expect("complete"),
+    assert_eq!(
+        complete(store, &first[0]).await,
+        Completion::Requeued,
         "an outdated version does not complete the row"
     );
     assert_eq!(store.queued_work(provider).await.expect("queued"), 1);
-    let again = store.claim_work("node-2", 10, LEASE).await.expect("claim");
+    let again = claim(store, "node-2", 10).await;
     assert_eq!(again.len(), 1, "released and due again");
     assert_eq!(again[0].version, first[0].version + 1);
-    assert!(store.complete_work(&again[0]).await.expect("complete"));
+    assert_ne!(again[0].claim, first[0].claim);
+    assert_eq!(complete(store, &again[0]).await, Completion::Done);
     assert_eq!(store.queued_work(provider).await.expect("queued"), 0);
 });
 
-both_backends!(a_leased_row_is_claimed_once, |t| {
+both_backends!(a_claimed_row_is_claimed_once, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
     for index in 0..10 {
         user(store, &format!("user{index}")).await;
     }
     store.feed_changes(100).await.expect("feed");
-    let a = store.claim_work("node-a", 4, LEASE).await.expect("claim");
-    let b = store.claim_work("node-b", 100, LEASE).await.expect("claim");
+    let a = claim(store, "node-a", 4).await;
+    let b = claim(store, "node-b", 100).await;
     assert_eq!((a.len(), b.len()), (4, 6));
-    assert!(keys(&a).is_disjoint(&keys(&b)));
-    assert!(
-        store
-            .claim_work("node-c", 100, LEASE)
-            .await
-            .expect("claim")
-            .is_empty()
-    );
+    assert!(works(&a).is_disjoint(&works(&b)));
+    assert!(claim(store, "node-c", 100).await.is_empty());
 
     for item in a.iter().chain(&b) {
-        assert!(store.complete_work(item).await.expect("complete"));
+        assert_eq!(complete(store, item).await, Completion::Done);
     }
     for index in 10..30 {
         user(store, &format!("user{index}")).await;
     }
     store.feed_changes(100).await.expect("feed");
     assert_eq!(store.queued_work(provider).await.expect("queued"), 20);
-    let (a, b) = tokio::join!(
-        store.claim_work("node-a", 20, LEASE),
-        store.claim_work("node-b", 20, LEASE)
-    );
-    let (a, b) = (a.expect("claim a"), b.expect("claim b"));
-    assert!(keys(&a).is_disjoint(&keys(&b)), "{a:?}\n{b:?}");
+    let (a, b) = tokio::join!(claim(store, "node-a", 20), claim(store, "node-b", 20));
+    assert!(works(&a).is_disjoint(&works(&b)), "{a:?}\n{b:?}");
     assert_eq!(a.len() + b.len(), 20);
 });
 
-both_backends!(an_expired_lease_is_claimed_again, |t| {
-    let store = &t.store;
-    quiet_provider(store).await;
-    user(store, "alice").await;
-    store.feed_changes(100).await.expect("feed");
-    let short = Duration::from_millis(200);
-    let first = store.claim_work("node-a", 10, short).await.expect("claim");
-    assert_eq!(first.len(), 1);
-    assert!(
-        store
-            .claim_work("node-b", 10, LEASE)
-            .await
-            .expect("claim")
-            .is_empty()
-    );
-    assert!(
-        store
-            .renew_lease(&first[0], "node-a", short)
-            .await
-            .expect("renew")
-    );
+both_backends!(
+    an_expired_lease_is_claimed_again_and_a_renewed_one_is_not,
+    |t| {
+        let store = &t.store;
+        quiet_provider(store).await;
+        user(store, "alice").await;
+        store.feed_changes(100).await.expect("feed");
+        let lease = Duration::from_millis(200);
+        let first = claim_for(store, "node-a", 10, lease).await;
+        assert_eq!(first.len(), 1);
+        assert!(claim(store, "node-b", 10).await.is_empty());
 
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = store.claim_work("node-b", 10, LEASE).await.expect("claim");
-    assert_eq!(keys(&second), keys(&first), "the lease ran out");
-    assert!(
-        !store
-            .renew_lease(&first[0], "node-a", LEASE)
+        // Renewed before it runs out, it holds past its first end.
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let (renewed, until) = store
+            .renew_claims(&[first[0].claim], lease)
             .await
-            .expect("renew"),
-        "node-a lost it"
-    );
-    assert!(
-        store
-            .renew_lease(&second[0], "node-b", LEASE)
+            .expect("renew");
+        assert_eq!(renewed, [first[0].claim]);
+        assert!(
+            until > first[0].lease_until,
+            "{until} > {}",
+            first[0].lease_until
+        );
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert!(
+            claim(store, "node-b", 10).await.is_empty(),
+            "renewed: still node-a's"
+        );
+
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let second = claim(store, "node-b", 10).await;
+        assert_eq!(works(&second), works(&first), "the lease ran out");
+        assert_ne!(second[0].claim, first[0].claim);
+        let (renewed, _) = store
+            .renew_claims(&[first[0].claim], LEASE)
             .await
-            .expect("renew")
-    );
-});
+            .expect("renew");
+        assert!(renewed.is_empty(), "node-a lost it");
+        let (renewed, _) = store
+            .renew_claims(&[second[0].claim], LEASE)
+            .await
+            .expect("renew");
+        assert_eq!(renewed, [second[0].claim]);
+    }
+);
 
 both_backends!(retried_work_counts_attempts_and_waits, |t| {
     let store = &t.store;
@@ -821,29 +938,29 @@ both_backends!(retried_work_counts_attempts_and_waits, |t| {
     let alice = user(store, "alice").await;
     let bob = user(store, "bob").await;
     store.feed_changes(100).await.expect("feed");
-    let claimed = store.claim_work("node-1", 10, LEASE).await.expect("claim");
+    let claimed = claim(store, "node-1", 10).await;
     assert_eq!(claimed.len(), 2);
-    let (first, second) = if claimed[0].object_id == alice.as_uuid() {
-        (&claimed[0], &claimed[1])
-    } else {
-        (&claimed[1], &claimed[0])
-    };
-    assert_eq!(second.object_id, bob.as_uuid());
-
-    let later = now() + TimeDelta::hours(1);
-    store
-        .retry_work(first, later, "throttled")
-        .await
-        .expect("retry");
-    store
-        .retry_work(second, now() - TimeDelta::seconds(1), "reset")
-        .await
-        .expect("retry");
-    let again = store.claim_work("node-2", 10, LEASE).await.expect("claim");
-    assert_eq!(
-        keys(&again),
-        HashSet::from([(WorkKind::User, bob.as_uuid(), None)])
+    let (first, second) = (
+        find(&claimed, user_work(alice)),
+        find(&claimed, user_work(bob)),
     );
+
+    let later = store_now(store).await + TimeDelta::hours(1);
+    let due = || async move { store_now(store).await - TimeDelta::seconds(1) };
+    assert!(
+        store
+            .retry_work(&first, later, "throttled")
+            .await
+            .expect("retry")
+    );
+    assert!(
+        store
+            .retry_work(&second, due().await, "reset")
+            .await
+            .expect("retry")
+    );
+    let again = claim(store, "node-2", 10).await;
+    assert_eq!(works(&again), HashSet::from([user_work(bob)]));
     assert_eq!(again[0].attempts, 1);
     assert_eq!(
         store.queued_work(provider).await.expect("queued"),
@@ -851,128 +968,594 @@ both_backends!(retried_work_counts_attempts_and_waits, |t| {
         "alice waits"
     );
 
-    store
-        .retry_work(&again[0], now() - TimeDelta::seconds(1), "reset")
-        .await
-        .expect("retry");
-    let third = store.claim_work("node-2", 10, LEASE).await.expect("claim");
+    assert!(
+        store
+            .retry_work(&again[0], due().await, "reset")
+            .await
+            .expect("retry")
+    );
+    let third = claim(store, "node-2", 10).await;
     assert_eq!(third[0].attempts, 2);
 
-    // Dirtied while leased: a retry releases it due now, its attempts forgotten.
+    // Dirtied while claimed: a retry releases it due now, its attempts forgotten.
     rename(store, bob, "Bob").await;
     store.feed_changes(100).await.expect("feed");
-    store
-        .retry_work(&third[0], later, "throttled")
-        .await
-        .expect("retry");
-    let fresh = store.claim_work("node-2", 10, LEASE).await.expect("claim");
-    assert_eq!(
-        keys(&fresh),
-        HashSet::from([(WorkKind::User, bob.as_uuid(), None)])
+    assert!(
+        store
+            .retry_work(&third[0], later, "throttled")
+            .await
+            .expect("retry")
     );
+    let fresh = claim(store, "node-2", 10).await;
+    assert_eq!(works(&fresh), HashSet::from([user_work(bob)]));
     assert_eq!(
         (fresh[0].attempts, fresh[0].version),
         (0, third[0].version + 1)
     );
 });
 
-both_backends!(enqueue_all_queues_users_groups_and_orphan_links, |t| {
+both_backends!(a_stale_holder_cannot_touch_a_row_claimed_again, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
     let alice = user(store, "alice").await;
     let bob = user(store, "bob").await;
-    let gone = user(store, "gone").await;
-    let staff = group(store, "Staff").await;
-    let old = group(store, "Old").await;
-    for (kind, object, remote) in [
-        (RemoteKind::User, alice.as_uuid(), "r-alice"),
-        (RemoteKind::User, gone.as_uuid(), "r-gone"),
-        (RemoteKind::Group, old.as_uuid(), "r-old"),
-    ] {
-        store
-            .save_link(&link(provider, kind, object, remote))
-            .await
-            .expect("link");
-    }
-    store.delete_user(gone).await.expect("delete");
-    store.delete_group(old).await.expect("delete");
-    let other = add_provider(store, "Fabrikam", settings("0 3 * * *")).await;
-    store
-        .save_link(&link(
-            other,
-            RemoteKind::User,
-            Uuid::now_v7(),
-            "r-elsewhere",
-        ))
-        .await
-        .expect("another provider's link");
-    // Rows already queued by the feed are taken into the run, not doubled.
-    store.feed_changes(1000).await.expect("feed");
-    let queued = store.queued_work(provider).await.expect("queued");
-    assert_eq!(queued, 5, "alice, bob, gone, staff, old");
-
-    let run = store
-        .start_run(provider, Trigger::Manual, false)
-        .await
-        .expect("run");
+    let carol = user(store, "carol").await;
+    store.feed_changes(100).await.expect("feed");
+    let stale = claim_for(store, "node-a", 10, SHORT).await;
     assert_eq!(
-        store.enqueue_all(provider, run.id).await.expect("enqueue"),
-        5
+        works(&stale),
+        HashSet::from([user_work(alice), user_work(bob), user_work(carol)])
+    );
+    tokio::time::sleep(LAPSE).await;
+    let fresh = claim(store, "node-b", 10).await;
+    assert_eq!(works(&fresh), works(&stale), "the lease ran out");
+    let [stale_alice, stale_bob, stale_carol] =
+        [alice, bob, carol].map(|id| find(&stale, user_work(id)));
+    let [fresh_alice, fresh_bob, fresh_carol] =
+        [alice, bob, carol].map(|id| find(&fresh, user_work(id)));
+    assert_ne!(stale_alice.claim, fresh_alice.claim);
+    let queued_at = store
+        .oldest_queued(provider)
+        .await
+        .expect("oldest")
+        .expect("queued");
+    // Carol is dirtied again under node-b's claim: even so, node-a cannot release her row.
+    rename(store, carol, "Carol").await;
+    store.feed_changes(100).await.expect("feed");
+
+    assert_eq!(complete(store, &stale_alice).await, Completion::Lost);
+    assert_eq!(complete(store, &stale_carol).await, Completion::Lost);
+    assert!(
+        !store
+            .retry_work(
+                &stale_bob,
+                store_now(store).await + TimeDelta::hours(1),
+                "stale"
+            )
+            .await
+            .expect("retry"),
+        "a lost claim retries nothing"
+    );
+    assert!(!store.release_work(&stale_bob).await.expect("release"));
+    let (renewed, _) = store
+        .renew_claims(
+            &[
+                stale_alice.claim,
+                stale_bob.claim,
+                stale_carol.claim,
+                fresh_alice.claim,
+                fresh_bob.claim,
+                fresh_carol.claim,
+            ],
+            LEASE,
+        )
+        .await
+        .expect("renew");
+    assert_eq!(
+        renewed.into_iter().collect::<HashSet<ClaimToken>>(),
+        HashSet::from([fresh_alice.claim, fresh_bob.claim, fresh_carol.claim]),
+        "only node-b's claims hold"
+    );
+    assert_eq!(store.queued_work(provider).await.expect("queued"), 3);
+    assert!(
+        claim(store, "node-c", 10).await.is_empty(),
+        "every row is still node-b's"
+    );
+
+    // Node-b's claims are intact.
+    assert_eq!(complete(store, &fresh_alice).await, Completion::Done);
+    assert_eq!(complete(store, &fresh_carol).await, Completion::Requeued);
+    assert_eq!(
+        store.oldest_queued(provider).await.expect("oldest"),
+        Some(queued_at),
+        "bob's row is due when it was: the stale retry moved nothing"
+    );
+    assert!(store.release_work(&fresh_bob).await.expect("release"));
+    let again = claim(store, "node-c", 10).await;
+    assert_eq!(
+        works(&again),
+        HashSet::from([user_work(bob), user_work(carol)])
+    );
+    let bob_again = find(&again, user_work(bob));
+    assert_eq!(
+        (bob_again.attempts, bob_again.version),
+        (0, stale_bob.version),
+        "no attempt counted by the stale retry"
+    );
+    assert_eq!(
+        find(&again, user_work(carol)).version,
+        stale_carol.version + 1
+    );
+    for item in &again {
+        assert_eq!(complete(store, item).await, Completion::Done);
+    }
+    assert_eq!(store.queued_work(provider).await.expect("queued"), 0);
+});
+
+both_backends!(items_queued_for_a_run_join_the_rows_already_queued, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let other = quiet_provider_named(store, "Fabrikam").await;
+    let alice = user(store, "alice").await;
+    let bob = user(store, "bob").await;
+    let staff = group(store, "Staff").await;
+    // Queued by the feed: alice, bob and staff, for both providers.
+    store.feed_changes(1000).await.expect("feed");
+    assert_eq!(store.queued_work(provider).await.expect("queued"), 3);
+    let carol = UserId::new();
+
+    let run = start_run(store, provider, false, LEASE).await;
+    let items = [
+        Item::User(alice),
+        Item::User(bob),
+        Item::User(alice),
+        Item::Group(staff),
+        Item::User(carol),
+        Item::Members(staff),
+    ];
+    assert_eq!(
+        store
+            .enqueue_items(provider, Some(run.id), &items)
+            .await
+            .expect("enqueue"),
+        5,
+        "a repeated item is queued once"
     );
     assert_eq!(
         store.pending_work(provider, run.id).await.expect("pending"),
         5
     );
-    assert_eq!(store.queued_work(provider).await.expect("queued"), 5);
-    assert_eq!(store.pending_work(other, run.id).await.expect("pending"), 0);
     assert_eq!(
-        store.queued_work(other).await.expect("queued"),
-        0,
-        "created after"
+        store.queued_work(provider).await.expect("queued"),
+        5,
+        "rows already queued are taken into the run, not doubled"
     );
+    assert_eq!(store.pending_work(other, run.id).await.expect("pending"), 0);
+    assert_eq!(store.queued_work(other).await.expect("queued"), 3);
 
-    let mut claimed = store.claim_work("node-1", 100, LEASE).await.expect("claim");
-    claimed.retain(|item| item.provider_id == provider);
+    let claimed = store
+        .claim_work("node-1", 100, LEASE, &[], Some(provider))
+        .await
+        .expect("claim");
+    let versions: HashSet<(Work, i64, Option<RunId>)> = claimed
+        .iter()
+        .map(|item| (item.work, item.version, item.run_id))
+        .collect();
     assert_eq!(
-        keys(&claimed),
+        versions,
         HashSet::from([
-            (WorkKind::User, alice.as_uuid(), None),
-            (WorkKind::User, bob.as_uuid(), None),
-            (WorkKind::User, gone.as_uuid(), None),
-            (WorkKind::Group, staff.as_uuid(), None),
-            (WorkKind::Group, old.as_uuid(), None),
+            (user_work(alice), 2, Some(run.id)),
+            (user_work(bob), 2, Some(run.id)),
+            (group_work(staff), 2, Some(run.id)),
+            (user_work(carol), 1, Some(run.id)),
+            (Work::Item(Item::Members(staff)), 1, Some(run.id)),
         ])
     );
-    assert!(
-        claimed
-            .iter()
-            .all(|item| item.run_id == Some(run.id) && item.version == 2)
-    );
-
-    // The feed keeps the run of a row it dirties.
-    rename(store, alice, "Alice").await;
-    store.feed_changes(1000).await.expect("feed");
     for item in &claimed {
-        store.complete_work(item).await.expect("complete");
+        assert_eq!(complete(store, item).await, Completion::Done);
     }
     assert_eq!(
         store.pending_work(provider, run.id).await.expect("pending"),
+        0
+    );
+
+    // Without a run: direct syncs.
+    assert_eq!(
+        store
+            .enqueue_items(provider, None, &[Item::User(alice)])
+            .await
+            .expect("enqueue"),
         1
     );
-    let alice_row = store.claim_work("node-1", 100, LEASE).await.expect("claim");
-    let alice_row: Vec<_> = alice_row
-        .iter()
-        .filter(|i| i.provider_id == provider)
-        .collect();
-    assert_eq!(alice_row.len(), 1);
-    assert_eq!(alice_row[0].run_id, Some(run.id));
+    let direct = store
+        .claim_work("node-1", 100, LEASE, &[], Some(provider))
+        .await
+        .expect("claim");
+    assert_eq!(
+        direct
+            .iter()
+            .map(|item| (item.work, item.run_id))
+            .collect::<Vec<_>>(),
+        [(user_work(alice), None)]
+    );
 
     let err = store
-        .enqueue_all(ProviderId::new(), run.id)
+        .enqueue_items(ProviderId::new(), Some(run.id), &items)
         .await
         .expect_err("unknown provider");
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 });
+
+both_backends!(direct_syncs_are_claimed_before_a_full_syncs_rows, |t| {
+    let store = &t.store;
+    let early = user(store, "early").await;
+    let earlier = user(store, "earlier").await;
+    let provider = quiet_provider(store).await;
+    let run = start_run(store, provider, false, LEASE).await;
+    store
+        .enqueue_items(
+            provider,
+            Some(run.id),
+            &[Item::User(early), Item::User(earlier)],
+        )
+        .await
+        .expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let late = user(store, "late").await;
+    store.feed_changes(100).await.expect("feed");
+
+    let first = claim(store, "node-1", 1).await;
+    assert_eq!(
+        first
+            .iter()
+            .map(|item| (item.work, item.run_id))
+            .collect::<Vec<_>>(),
+        [(user_work(late), None)],
+        "queued last, claimed first"
+    );
+    let rest = claim(store, "node-1", 10).await;
+    assert_eq!(
+        works(&rest),
+        HashSet::from([user_work(early), user_work(earlier)])
+    );
+    assert!(rest.iter().all(|item| item.run_id == Some(run.id)));
+    for item in first.iter().chain(&rest) {
+        assert_eq!(complete(store, item).await, Completion::Done);
+    }
+
+    // One claim of both lanes hands out the direct rows first.
+    store
+        .enqueue_items(provider, Some(run.id), &[Item::User(early)])
+        .await
+        .expect("enqueue");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .enqueue_items(provider, None, &[Item::User(late)])
+        .await
+        .expect("enqueue");
+    let both = claim(store, "node-1", 10).await;
+    assert_eq!(
+        both.iter().map(|item| item.work).collect::<Vec<_>>(),
+        [user_work(late), user_work(early)]
+    );
+});
+
+both_backends!(
+    a_direct_change_moves_a_full_sync_row_to_the_direct_lane_with_its_run,
+    |t| {
+        let store = &t.store;
+        let first = user(store, "first").await;
+        let second = user(store, "second").await;
+        let provider = quiet_provider(store).await;
+        let run = start_run(store, provider, false, LEASE).await;
+        store
+            .enqueue_items(provider, Some(run.id), &[Item::User(first)])
+            .await
+            .expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        store
+            .enqueue_items(provider, Some(run.id), &[Item::User(second)])
+            .await
+            .expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+
+        // Second, queued after first in the same lane, is changed: a direct sync now.
+        rename(store, second, "Second").await;
+        assert_eq!(store.feed_changes(100).await.expect("feed"), 1);
+        let moved = claim(store, "node-1", 1).await;
+        assert_eq!(
+            moved
+                .iter()
+                .map(|item| (item.work, item.run_id, item.version))
+                .collect::<Vec<_>>(),
+            [(user_work(second), Some(run.id), 2)],
+            "in the direct lane, still the run's"
+        );
+        let rest = claim(store, "node-1", 10).await;
+        assert_eq!(works(&rest), HashSet::from([user_work(first)]));
+        for item in moved.iter().chain(&rest) {
+            assert_eq!(complete(store, item).await, Completion::Done);
+        }
+        assert_eq!(
+            store.pending_work(provider, run.id).await.expect("pending"),
+            0
+        );
+
+        // And a full sync taking in a direct row leaves it in the direct lane.
+        store
+            .enqueue_items(provider, Some(run.id), &[Item::User(first)])
+            .await
+            .expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        rename(store, second, "Second again").await;
+        store.feed_changes(100).await.expect("feed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        store
+            .enqueue_items(provider, Some(run.id), &[Item::User(second)])
+            .await
+            .expect("enqueue");
+        let kept = claim(store, "node-1", 1).await;
+        assert_eq!(
+            kept.iter()
+                .map(|item| (item.work, item.run_id))
+                .collect::<Vec<_>>(),
+            [(user_work(second), Some(run.id))],
+            "taken into the run, still direct"
+        );
+    }
+);
+
+both_backends!(
+    an_on_demand_sync_claims_its_row_unless_another_claim_holds_it,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let alice = user(store, "alice").await;
+        let now_claimed = store
+            .claim_item_now(provider, Item::User(alice), "node-a", LEASE)
+            .await
+            .expect("claim now")
+            .expect("nobody holds it");
+        assert_eq!(
+            (now_claimed.work, now_claimed.run_id),
+            (user_work(alice), None)
+        );
+        assert!(claim(store, "node-b", 10).await.is_empty());
+        assert_eq!(
+            store
+                .claim_item_now(provider, Item::User(alice), "node-b", LEASE)
+                .await
+                .expect("claim now"),
+            None,
+            "node-a holds it"
+        );
+        assert_eq!(
+            complete(store, &now_claimed).await,
+            Completion::Requeued,
+            "the second request is not lost"
+        );
+        let again = claim(store, "node-b", 10).await;
+        assert_eq!(works(&again), HashSet::from([user_work(alice)]));
+        assert_eq!(again[0].version, now_claimed.version + 1);
+
+        let full = store
+            .claim_full_sync_now(provider, Trigger::Manual, "node-a", LEASE)
+            .await
+            .expect("claim now")
+            .expect("no full sync runs");
+        assert_eq!(
+            full.work,
+            Work::FullSync {
+                trigger: Trigger::Manual
+            }
+        );
+        assert_eq!(
+            store
+                .claim_full_sync_now(provider, Trigger::Manual, "node-b", LEASE)
+                .await
+                .expect("claim now"),
+            None,
+            "node-a runs it"
+        );
+        assert_eq!(
+            store.claim_full_sync("node-b", LEASE).await.expect("claim"),
+            None
+        );
+        let err = store
+            .claim_item_now(ProviderId::new(), Item::User(alice), "node-a", LEASE)
+            .await
+            .expect_err("unknown provider");
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    }
+);
+
+both_backends!(claim_work_leaves_out_except_and_keeps_to_only, |t| {
+    let store = &t.store;
+    let first = quiet_provider_named(store, "Contoso").await;
+    let second = quiet_provider_named(store, "Fabrikam").await;
+    user(store, "alice").await;
+    user(store, "bob").await;
+    store.feed_changes(100).await.expect("feed");
+    let claim_with = |except: Vec<ProviderId>, only: Option<ProviderId>| async move {
+        let claimed = store
+            .claim_work("node-1", 10, LEASE, &except, only)
+            .await
+            .expect("claim");
+        let providers: HashSet<ProviderId> = claimed.iter().map(|item| item.provider_id).collect();
+        for item in &claimed {
+            assert!(store.release_work(item).await.expect("release"));
+        }
+        (claimed.len(), providers)
+    };
+    assert_eq!(
+        claim_with(vec![first], None).await,
+        (2, HashSet::from([second]))
+    );
+    assert_eq!(
+        claim_with(vec![], Some(first)).await,
+        (2, HashSet::from([first]))
+    );
+    assert_eq!(
+        claim_with(vec![second], Some(first)).await,
+        (2, HashSet::from([first]))
+    );
+    assert_eq!(
+        claim_with(vec![first], Some(first)).await,
+        (0, HashSet::new())
+    );
+    assert_eq!(
+        claim_with(vec![first, second], None).await,
+        (0, HashSet::new())
+    );
+    assert_eq!(
+        claim_with(vec![], None).await,
+        (4, HashSet::from([first, second]))
+    );
+});
+
+both_backends!(
+    plans_only_providers_item_rows_wait_but_their_full_syncs_run,
+    |t| {
+        let store = &t.store;
+        let live = add_provider(store, "Live", settings("0 3 * * *")).await;
+        let dry_settings = ProviderSettings {
+            dry_run: true,
+            ..settings("0 3 * * *")
+        };
+        let dry = add_provider(store, "Dry", dry_settings).await;
+        assert!(store.provider_state(dry).await.expect("state").plans_only);
+        assert!(!store.provider_state(live).await.expect("state").plans_only);
+        let mut fulls = HashSet::new();
+        while let Some(full) = store.claim_full_sync("node-1", LEASE).await.expect("claim") {
+            fulls.insert(full.provider_id);
+            assert_eq!(complete(store, &full).await, Completion::Done);
+        }
+        assert_eq!(
+            fulls,
+            HashSet::from([live, dry]),
+            "a plans-only provider's full sync makes a plan"
+        );
+
+        let alice = user(store, "alice").await;
+        store.feed_changes(100).await.expect("feed");
+        let claimed = claim(store, "node-1", 10).await;
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|item| (item.provider_id, item.work))
+                .collect::<Vec<_>>(),
+            [(live, user_work(alice))],
+            "only the live provider's"
+        );
+        assert_eq!(store.queued_work(dry).await.expect("queued"), 1, "it waits");
+
+        // Out of dry-run mode, its rows run.
+        let update = ProviderUpdate {
+            settings: Some(settings("0 3 * * *")),
+            ..ProviderUpdate::default()
+        };
+        store
+            .update_provider(dry, update, &key())
+            .await
+            .expect("save");
+        assert!(!store.provider_state(dry).await.expect("state").plans_only);
+        let claimed = claim(store, "node-1", 10).await;
+        assert_eq!(
+            claimed
+                .iter()
+                .map(|item| (item.provider_id, item.work))
+                .collect::<Vec<_>>(),
+            [(dry, user_work(alice))]
+        );
+    }
+);
+
+both_backends!(
+    degraded_providers_item_rows_wait_until_the_time_passes_or_it_heals,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let alice = user(store, "alice").await;
+        store.feed_changes(100).await.expect("feed");
+        let claimable = || async move {
+            let claimed = store
+                .claim_work("node-1", 10, LEASE, &[], Some(provider))
+                .await
+                .expect("claim");
+            for item in &claimed {
+                assert!(store.release_work(item).await.expect("release"));
+            }
+            works(&claimed)
+        };
+        let alice_only = HashSet::from([user_work(alice)]);
+        assert_eq!(claimable().await, alice_only);
+
+        let until = store_now(store).await + TimeDelta::hours(1);
+        store
+            .degrade_provider(provider, until, "timeouts")
+            .await
+            .expect("degrade");
+        let state = store.provider_state(provider).await.expect("state");
+        assert_eq!(
+            (state.degraded_until, state.degraded_reason.as_deref()),
+            (Some(until), Some("timeouts"))
+        );
+        assert!(state.active, "degraded is not stopped");
+        assert!(claimable().await.is_empty(), "it waits");
+
+        store
+            .degrade_provider(
+                provider,
+                store_now(store).await - TimeDelta::seconds(1),
+                "timeouts",
+            )
+            .await
+            .expect("degrade");
+        assert_eq!(claimable().await, alice_only, "the time has passed");
+
+        store
+            .degrade_provider(provider, until, "timeouts")
+            .await
+            .expect("degrade");
+        store.clear_degraded(provider).await.expect("clear");
+        let state = store.provider_state(provider).await.expect("state");
+        assert_eq!((state.degraded_until, state.degraded_reason), (None, None));
+        assert_eq!(claimable().await, alice_only, "cleared");
+
+        // An administrator's sync request heals it (degraded or stopped) and queues a full sync.
+        store
+            .degrade_provider(provider, until, "timeouts")
+            .await
+            .expect("degrade");
+        store
+            .set_provider_health(provider, Some("denied"))
+            .await
+            .expect("unhealthy");
+        store.request_manual_sync(provider).await.expect("request");
+        let state = store.provider_state(provider).await.expect("state");
+        assert!(state.active);
+        assert_eq!(
+            (
+                state.health_reason,
+                state.degraded_until,
+                state.degraded_reason
+            ),
+            (None, None, None)
+        );
+        assert_eq!(claimable().await, alice_only);
+        let full = store
+            .claim_full_sync("node-1", LEASE)
+            .await
+            .expect("claim")
+            .expect("requested");
+        assert_eq!(
+            full.work,
+            Work::FullSync {
+                trigger: Trigger::Manual
+            }
+        );
+    }
+);
 
 both_backends!(unhealthy_providers_get_no_work, |t| {
     let store = &t.store;
@@ -983,13 +1566,7 @@ both_backends!(unhealthy_providers_get_no_work, |t| {
         .set_provider_health(provider, Some("Authorization_RequestDenied"))
         .await
         .expect("unhealthy");
-    assert!(
-        store
-            .claim_work("node-1", 10, LEASE)
-            .await
-            .expect("claim")
-            .is_empty()
-    );
+    assert!(claim(store, "node-1", 10).await.is_empty());
     store
         .request_full_sync(provider, Trigger::Manual)
         .await
@@ -1005,16 +1582,14 @@ both_backends!(unhealthy_providers_get_no_work, |t| {
         .expect("healthy");
     let state = store.provider_state(provider).await.expect("state");
     assert!(state.active && state.health_reason.is_none());
-    assert_eq!(
-        store
-            .claim_work("node-1", 10, LEASE)
-            .await
-            .expect("claim")
-            .len(),
-        1
-    );
+    assert_eq!(claim(store, "node-1", 10).await.len(), 1);
     let full = store.claim_full_sync("node-1", LEASE).await.expect("claim");
-    assert_eq!(full.and_then(|item| item.trigger), Some(Trigger::Manual));
+    assert_eq!(
+        full.map(|item| item.work),
+        Some(Work::FullSync {
+            trigger: Trigger::Manual
+        })
+    );
 
     // Healthy again does not enable a disabled provider.
     let update = ProviderUpdate {
@@ -1039,6 +1614,8 @@ both_backends!(unhealthy_providers_get_no_work, |t| {
         .expect_err("unknown");
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 });
+
+// Schedules.
 
 both_backends!(a_due_schedule_fires_once_under_concurrent_callers, |t| {
     let store = &t.store;
@@ -1092,8 +1669,13 @@ both_backends!(a_due_schedule_fires_once_under_concurrent_callers, |t| {
             .expect("claim")
             .expect("queued");
         assert_eq!(
-            (full.trigger, full.version),
-            (Some(Trigger::Schedule), 2),
+            (full.work, full.version),
+            (
+                Work::FullSync {
+                    trigger: Trigger::Schedule
+                },
+                2
+            ),
             "{full:?}"
         );
     }
@@ -1103,40 +1685,687 @@ both_backends!(a_due_schedule_fires_once_under_concurrent_callers, |t| {
     );
 });
 
+// Snapshots.
+
+both_backends!(
+    a_snapshot_is_written_page_by_page_and_matched_by_either_key,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        assert_eq!(current(store, provider).await, None);
+
+        let before = store_now(store).await;
+        let snapshot = begin(store, provider, SnapshotPurpose::Sync).await;
+        let after = store_now(store).await;
+        add(
+            store,
+            snapshot,
+            &[
+                entry("r-a", "Alice", &["alice@x.com", "alice@upn.com"]),
+                entry("r-b", "Bob", &["shared@x.com"]),
+                entry("r-c", "Carol", &[]),
+            ],
+        )
+        .await;
+        add(
+            store,
+            snapshot,
+            &[
+                entry("r-e", "Eve", &["eve@x.com", "shared@x.com"]),
+                // Read again: the last reading wins, in a later page or in the same one.
+                entry("r-a", "Alice 2", &["old@x.com"]),
+                entry("r-a", "Alice 3", &["alice3@x.com"]),
+            ],
+        )
+        .await;
+        store
+            .add_to_snapshot(
+                snapshot,
+                RemoteKind::Group,
+                &[entry("r-g", "Staff", &["shared@x.com"])],
+            )
+            .await
+            .expect("groups");
+
+        let matching = |key: &'static str| async move {
+            store
+                .snapshot_matching(snapshot, RemoteKind::User, key)
+                .await
+                .expect("matching")
+        };
+        assert_eq!(
+            ids(&matching("shared@x.com").await),
+            ["r-b", "r-e"],
+            "key1 or key2"
+        );
+        assert_eq!(ids(&matching("eve@x.com").await), ["r-e"]);
+        assert!(
+            matching("alice@upn.com").await.is_empty(),
+            "replaced keys are gone"
+        );
+        assert!(matching("old@x.com").await.is_empty());
+        let alice = matching("alice3@x.com").await;
+        assert_eq!(alice.len(), 1);
+        assert_eq!(alice[0].properties["displayName"], "Alice 3");
+        assert_eq!(shown(store, snapshot, "r-c").await, Some(json!("Carol")));
+        assert_eq!(
+            store
+                .snapshot_object(snapshot, RemoteKind::Group, &RemoteId::new("r-c"))
+                .await
+                .expect("object"),
+            None
+        );
+        assert_eq!(
+            store
+                .snapshot_matching(snapshot, RemoteKind::Group, "shared@x.com")
+                .await
+                .expect("groups")
+                .len(),
+            1
+        );
+        assert_eq!(current(store, provider).await, None, "not complete yet");
+
+        let finished = store.finish_snapshot(snapshot).await.expect("finish");
+        assert_eq!(finished.id, snapshot);
+        assert!(
+            before <= finished.taken_at && finished.taken_at <= after,
+            "taken when it began: {before} <= {} <= {after}",
+            finished.taken_at
+        );
+        assert_eq!(
+            store.current_snapshot(provider).await.expect("current"),
+            Some(finished)
+        );
+        assert_eq!(
+            store
+                .provider_state(provider)
+                .await
+                .expect("state")
+                .current_snapshot,
+            Some(snapshot.as_uuid())
+        );
+
+        let err = store
+            .begin_snapshot(ProviderId::new(), SnapshotPurpose::Sync)
+            .await
+            .expect_err("unknown provider");
+        assert!(
+            matches!(store_error(&err), Some(StoreError::NotFound { .. })),
+            "{err:?}"
+        );
+    }
+);
+
+both_backends!(
+    a_snapshot_begun_while_another_is_written_keeps_apart_from_it,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let first = begin(store, provider, SnapshotPurpose::Sync).await;
+        add(
+            store,
+            first,
+            &[entry("r-1", "Alice (first)", &["alice@x.com"])],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let second = begin(store, provider, SnapshotPurpose::Sync).await;
+        add(
+            store,
+            second,
+            &[
+                entry("r-1", "Alice (second)", &["alice@x.com"]),
+                entry("r-2", "Bob", &[]),
+            ],
+        )
+        .await;
+        add(store, first, &[entry("r-3", "Carol", &[])]).await;
+
+        assert_eq!(
+            shown(store, first, "r-1").await,
+            Some(json!("Alice (first)"))
+        );
+        assert_eq!(shown(store, first, "r-2").await, None);
+        assert_eq!(shown(store, first, "r-3").await, Some(json!("Carol")));
+        assert_eq!(
+            shown(store, second, "r-1").await,
+            Some(json!("Alice (second)"))
+        );
+        assert_eq!(shown(store, second, "r-3").await, None);
+        let matching = store
+            .snapshot_matching(first, RemoteKind::User, "alice@x.com")
+            .await
+            .expect("matching");
+        assert_eq!(matching.len(), 1);
+        assert_eq!(matching[0].properties["displayName"], "Alice (first)");
+
+        // The first finishes while the second is still being written: the second goes on.
+        store.finish_snapshot(first).await.expect("finish");
+        assert_eq!(current(store, provider).await, Some(first));
+        add(store, second, &[entry("r-4", "Dan", &[])]).await;
+        assert_eq!(
+            shown(store, second, "r-1").await,
+            Some(json!("Alice (second)"))
+        );
+        assert_eq!(shown(store, first, "r-4").await, None);
+
+        store.finish_snapshot(second).await.expect("finish");
+        assert_eq!(current(store, provider).await, Some(second));
+        assert_eq!(shown(store, second, "r-4").await, Some(json!("Dan")));
+        assert_eq!(shown(store, first, "r-1").await, None, "the older one went");
+    }
+);
+
+both_backends!(
+    finishing_a_sync_snapshot_makes_it_current_and_drops_older_ones,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let other = quiet_provider_named(store, "Fabrikam").await;
+        let elsewhere = begin(store, other, SnapshotPurpose::Sync).await;
+        add(store, elsewhere, &[entry("x-1", "Xavier", &[])]).await;
+        store.finish_snapshot(elsewhere).await.expect("finish");
+
+        let first = begin(store, provider, SnapshotPurpose::Sync).await;
+        add(store, first, &[entry("r-1", "Alice", &[])]).await;
+        store.finish_snapshot(first).await.expect("finish");
+        assert_eq!(current(store, provider).await, Some(first));
+
+        let second = begin(store, provider, SnapshotPurpose::Sync).await;
+        add(store, second, &[entry("r-2", "Bob", &[])]).await;
+        assert_eq!(
+            current(store, provider).await,
+            Some(first),
+            "an unfinished snapshot replaces nothing"
+        );
+        assert_eq!(
+            shown(store, first, "r-1").await,
+            Some(json!("Alice")),
+            "readers of the current one are not disturbed"
+        );
+
+        store.finish_snapshot(second).await.expect("finish");
+        assert_eq!(current(store, provider).await, Some(second));
+        assert_eq!(shown(store, second, "r-2").await, Some(json!("Bob")));
+        assert_eq!(shown(store, first, "r-1").await, None, "the older one went");
+        assert_eq!(
+            current(store, other).await,
+            Some(elsewhere),
+            "another provider's stays"
+        );
+        assert_eq!(shown(store, elsewhere, "x-1").await, Some(json!("Xavier")));
+
+        // Dropping the current one leaves none.
+        store.drop_snapshot(second).await.expect("drop");
+        assert_eq!(current(store, provider).await, None);
+        assert_eq!(
+            store
+                .provider_state(provider)
+                .await
+                .expect("state")
+                .current_snapshot,
+            None
+        );
+    }
+);
+
+both_backends!(
+    a_plan_snapshot_never_becomes_current_and_is_gone_once_dropped,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let synced = begin(store, provider, SnapshotPurpose::Sync).await;
+        store.finish_snapshot(synced).await.expect("finish");
+
+        let plan = begin(store, provider, SnapshotPurpose::Plan).await;
+        add(store, plan, &[entry("r-p", "Planned", &["p@x.com"])]).await;
+        let finished = store.finish_snapshot(plan).await.expect("finish");
+        assert_eq!(finished.id, plan);
+        assert_eq!(
+            current(store, provider).await,
+            Some(synced),
+            "a plan's snapshot stays private"
+        );
+        assert_eq!(shown(store, plan, "r-p").await, Some(json!("Planned")));
+
+        // A full sync finishing meanwhile leaves the plan's snapshot alone.
+        let later = begin(store, provider, SnapshotPurpose::Sync).await;
+        store.finish_snapshot(later).await.expect("finish");
+        assert_eq!(current(store, provider).await, Some(later));
+        assert_eq!(shown(store, plan, "r-p").await, Some(json!("Planned")));
+
+        store.drop_snapshot(plan).await.expect("drop");
+        assert_eq!(shown(store, plan, "r-p").await, None);
+        assert!(
+            store
+                .snapshot_matching(plan, RemoteKind::User, "p@x.com")
+                .await
+                .expect("matching")
+                .is_empty()
+        );
+        assert_eq!(current(store, provider).await, Some(later));
+        store
+            .drop_snapshot(plan)
+            .await
+            .expect("dropping it again is fine");
+    }
+);
+
+both_backends!(a_finished_snapshot_refuses_more_objects, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let snapshot = begin(store, provider, SnapshotPurpose::Sync).await;
+    add(store, snapshot, &[entry("r-1", "Alice", &[])]).await;
+    store.finish_snapshot(snapshot).await.expect("finish");
+
+    let err = store
+        .add_to_snapshot(
+            snapshot,
+            RemoteKind::User,
+            &[entry("r-1", "Mallory", &[]), entry("r-2", "Bob", &[])],
+        )
+        .await
+        .expect_err("finished");
+    assert!(is_conflict(&err), "{err:?}");
+    assert_eq!(shown(store, snapshot, "r-1").await, Some(json!("Alice")));
+    assert_eq!(shown(store, snapshot, "r-2").await, None);
+    let err = store
+        .finish_snapshot(snapshot)
+        .await
+        .expect_err("finished already");
+    assert!(is_conflict(&err), "{err:?}");
+
+    let dropped = begin(store, provider, SnapshotPurpose::Plan).await;
+    store.drop_snapshot(dropped).await.expect("drop");
+    let err = store
+        .add_to_snapshot(dropped, RemoteKind::User, &[entry("r-1", "Alice", &[])])
+        .await
+        .expect_err("gone");
+    assert!(is_conflict(&err), "{err:?}");
+});
+
+both_backends!(pruning_snapshots_forgets_only_old_unfinished_ones, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let finished = begin(store, provider, SnapshotPurpose::Sync).await;
+    add(store, finished, &[entry("r-1", "Alice", &[])]).await;
+    store.finish_snapshot(finished).await.expect("finish");
+    let plan = begin(store, provider, SnapshotPurpose::Plan).await;
+    add(store, plan, &[entry("r-1", "Alice", &[])]).await;
+    store.finish_snapshot(plan).await.expect("finish");
+    let abandoned = begin(store, provider, SnapshotPurpose::Sync).await;
+    add(store, abandoned, &[entry("r-1", "Alice", &[])]).await;
+    let abandoned_plan = begin(store, provider, SnapshotPurpose::Plan).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let cutoff = store_now(store).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let recent = begin(store, provider, SnapshotPurpose::Sync).await;
+
+    assert_eq!(store.prune_snapshots(cutoff).await.expect("prune"), 2);
+    assert_eq!(shown(store, abandoned, "r-1").await, None);
+    let err = store
+        .add_to_snapshot(
+            abandoned_plan,
+            RemoteKind::User,
+            &[entry("r-2", "Bob", &[])],
+        )
+        .await
+        .expect_err("pruned");
+    assert!(is_conflict(&err), "{err:?}");
+    assert_eq!(current(store, provider).await, Some(finished));
+    assert_eq!(shown(store, finished, "r-1").await, Some(json!("Alice")));
+    assert_eq!(shown(store, plan, "r-1").await, Some(json!("Alice")));
+    add(store, recent, &[entry("r-2", "Bob", &[])]).await;
+    assert_eq!(store.prune_snapshots(cutoff).await.expect("prune"), 0);
+});
+
+// Accidental-delete protection.
+
+async fn guarded_provider(store: &Store, name: &str, threshold: u32) -> Provider {
+    let settings = ProviderSettings {
+        delete_threshold: threshold,
+        ..settings("0 3 * * *")
+    };
+    let id = add_provider(store, name, settings).await;
+    drain_full_syncs(store).await;
+    store.get_provider(id).await.expect("provider")
+}
+
+fn delete_of(object: Uuid) -> PlanItem {
+    PlanItem {
+        seq: 0,
+        subject: PlanSubject::User,
+        object_id: object,
+        object_name: format!("user-{object}"),
+        operations: vec![Operation::Delete {
+            kind: RemoteKind::User,
+            remote_id: RemoteId::new(format!("r-{object}")),
+        }],
+    }
+}
+
+async fn reserve(store: &Store, provider: &Provider, object: Uuid) -> Reservation {
+    store
+        .reserve_delete(&DeleteRequest {
+            provider,
+            item: delete_of(object),
+        })
+        .await
+        .expect("reserve")
+}
+
+fn held_under(reservation: Reservation) -> RunId {
+    match reservation {
+        Reservation::Held { run } => run,
+        Reservation::Allowed => panic!("expected the delete to be held"),
+    }
+}
+
+async fn planned_objects(store: &Store, run: RunId) -> Vec<(i64, Uuid)> {
+    store
+        .plan_items(run, 0, 1000)
+        .await
+        .expect("plan")
+        .iter()
+        .map(|item| (item.seq, item.object_id))
+        .collect()
+}
+
+async fn held_count(store: &Store, run: RunId) -> Option<u64> {
+    store
+        .get_run(run)
+        .await
+        .expect("run")
+        .report
+        .held
+        .map(|held| held.count)
+}
+
+both_backends!(
+    deletes_past_the_threshold_are_held_under_an_approval_run,
+    |t| {
+        let store = &t.store;
+        let provider = guarded_provider(store, "Guarded", 3).await;
+        let objects: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+        // At the threshold, an object counted already is asked for again: it counts once.
+        for object in [objects[0], objects[1], objects[2], objects[0]] {
+            assert_eq!(
+                reserve(store, &provider, object).await,
+                Reservation::Allowed,
+                "the same object twice counts once"
+            );
+        }
+        assert_eq!(
+            store.approval_run(provider.id).await.expect("approval"),
+            None
+        );
+
+        let run = held_under(reserve(store, &provider, objects[3]).await);
+        assert_eq!(
+            store.approval_run(provider.id).await.expect("approval"),
+            Some(run)
+        );
+        assert_eq!(
+            store
+                .provider_state(provider.id)
+                .await
+                .expect("state")
+                .approval_run,
+            Some(run)
+        );
+        let record = store.get_run(run).await.expect("the approval run");
+        assert_eq!(
+            (
+                record.provider_id,
+                record.trigger,
+                record.status,
+                record.dry_run
+            ),
+            (
+                provider.id,
+                Trigger::Direct,
+                RunStatus::AwaitingApproval,
+                false
+            )
+        );
+        assert_eq!(
+            record.report.held,
+            Some(HeldDeletes {
+                count: 1,
+                threshold: 3
+            })
+        );
+        let plan = store.plan_items(run, 0, 10).await.expect("plan");
+        assert_eq!(
+            plan,
+            [PlanItem {
+                seq: 1,
+                ..delete_of(objects[3])
+            }]
+        );
+        assert_eq!(held_under(reserve(store, &provider, objects[3]).await), run);
+        assert_eq!(
+            held_count(store, run).await,
+            Some(1),
+            "asked for again, a held object is listed and counted once"
+        );
+        assert_eq!(planned_objects(store, run).await, [(1, objects[3])]);
+
+        // While it waits, every delete is held under it, even one counted before.
+        assert_eq!(held_under(reserve(store, &provider, objects[4]).await), run);
+        assert_eq!(held_count(store, run).await, Some(2));
+        assert_eq!(held_under(reserve(store, &provider, objects[0]).await), run);
+        assert_eq!(held_count(store, run).await, Some(3));
+        assert_eq!(
+            planned_objects(store, run).await,
+            [(1, objects[3]), (2, objects[4]), (3, objects[0])]
+        );
+
+        // Another provider counts its own.
+        let other = guarded_provider(store, "Other", 3).await;
+        assert_eq!(
+            reserve(store, &other, objects[5]).await,
+            Reservation::Allowed
+        );
+    }
+);
+
+both_backends!(an_approval_lets_exactly_its_allowance_through, |t| {
+    let store = &t.store;
+    let provider = guarded_provider(store, "Guarded", 3).await;
+    for _ in 0..3 {
+        assert_eq!(
+            reserve(store, &provider, Uuid::now_v7()).await,
+            Reservation::Allowed
+        );
+    }
+    let first = held_under(reserve(store, &provider, Uuid::now_v7()).await);
+
+    store
+        .end_approval(provider.id, 2)
+        .await
+        .expect("approve two");
+    let state = store.provider_state(provider.id).await.expect("state");
+    assert_eq!((state.approval_run, state.delete_allowance), (None, 2));
+    assert_eq!(
+        reserve(store, &provider, Uuid::now_v7()).await,
+        Reservation::Allowed
+    );
+    assert_eq!(
+        store
+            .provider_state(provider.id)
+            .await
+            .expect("state")
+            .delete_allowance,
+        1
+    );
+    assert_eq!(
+        reserve(store, &provider, Uuid::now_v7()).await,
+        Reservation::Allowed
+    );
+    let second = held_under(reserve(store, &provider, Uuid::now_v7()).await);
+    assert_ne!(second, first, "a new approval run");
+    let state = store.provider_state(provider.id).await.expect("state");
+    assert_eq!(
+        (state.approval_run, state.delete_allowance),
+        (Some(second), 0)
+    );
+    assert_eq!(held_count(store, second).await, Some(1));
+    assert_eq!(held_count(store, first).await, Some(1));
+
+    // A rejection allows nothing more: the window is still full.
+    store.end_approval(provider.id, 0).await.expect("reject");
+    assert_eq!(
+        store.approval_run(provider.id).await.expect("approval"),
+        None
+    );
+    let third = held_under(reserve(store, &provider, Uuid::now_v7()).await);
+    assert!(third != first && third != second);
+
+    let err = store
+        .end_approval(ProviderId::new(), 1)
+        .await
+        .expect_err("unknown provider");
+    assert!(
+        matches!(store_error(&err), Some(StoreError::NotFound { .. })),
+        "{err:?}"
+    );
+});
+
+both_backends!(a_threshold_of_zero_never_holds, |t| {
+    let store = &t.store;
+    let provider = guarded_provider(store, "Unguarded", 0).await;
+    for _ in 0..10 {
+        assert_eq!(
+            reserve(store, &provider, Uuid::now_v7()).await,
+            Reservation::Allowed
+        );
+    }
+    assert_eq!(
+        store.approval_run(provider.id).await.expect("approval"),
+        None
+    );
+});
+
+both_backends!(holding_deletes_keeps_an_existing_approval_run, |t| {
+    let store = &t.store;
+    let provider = guarded_provider(store, "Guarded", 3).await;
+    let run = start_run(store, provider.id, false, LEASE).await;
+    let (a, b, c, d) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    assert_eq!(
+        store
+            .hold_deletes(provider.id, run.id, &[delete_of(a), delete_of(b)])
+            .await
+            .expect("hold"),
+        run.id
+    );
+    assert_eq!(
+        store.approval_run(provider.id).await.expect("approval"),
+        Some(run.id)
+    );
+    assert_eq!(planned_objects(store, run.id).await, [(1, a), (2, b)]);
+
+    let later = start_run(store, provider.id, false, LEASE).await;
+    assert_eq!(
+        store
+            .hold_deletes(provider.id, later.id, &[delete_of(c)])
+            .await
+            .expect("hold"),
+        run.id,
+        "the run waiting already keeps them"
+    );
+    assert_eq!(
+        planned_objects(store, run.id).await,
+        [(1, a), (2, b), (3, c)]
+    );
+    assert!(planned_objects(store, later.id).await.is_empty());
+    assert_eq!(
+        store.approval_run(provider.id).await.expect("approval"),
+        Some(run.id)
+    );
+    assert_eq!(
+        held_under(reserve(store, &provider, d).await),
+        run.id,
+        "a direct sync's delete waits with them"
+    );
+    assert_eq!(
+        planned_objects(store, run.id).await,
+        [(1, a), (2, b), (3, c), (4, d)]
+    );
+});
+
+both_backends!(concurrent_reservations_allow_exactly_the_threshold, |t| {
+    let store = &t.store;
+    let provider = guarded_provider(store, "Guarded", 5).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            let provider = provider.clone();
+            tokio::spawn(async move { reserve(&store, &provider, Uuid::now_v7()).await })
+        })
+        .collect();
+    let mut allowed = 0;
+    let mut runs = HashSet::new();
+    for task in tasks {
+        match task.await.expect("task") {
+            Reservation::Allowed => allowed += 1,
+            Reservation::Held { run } => {
+                runs.insert(run);
+            }
+        }
+    }
+    assert_eq!(allowed, 5, "never past the threshold");
+    assert_eq!(runs.len(), 1, "one approval run: {runs:?}");
+    let run = runs.into_iter().next().expect("a run");
+    assert_eq!(held_count(store, run).await, Some(15));
+    let seqs: Vec<i64> = planned_objects(store, run)
+        .await
+        .iter()
+        .map(|(seq, _)| *seq)
+        .collect();
+    assert_eq!(seqs, (1..=15).collect::<Vec<_>>());
+});
+
+// Runs, their plans and tallies.
+
 both_backends!(runs_are_started_finished_and_listed_newest_first, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
     let first = store
-        .start_run(provider, Trigger::Schedule, false)
+        .start_run(provider, Trigger::Schedule, false, "node-1", LEASE)
         .await
         .expect("start");
     assert_eq!(first.status, RunStatus::Running);
-    assert!(first.counts.is_empty() && first.finished_at.is_none() && first.error.is_none());
+    assert!(
+        first.report == RunReport::default()
+            && first.finished_at.is_none()
+            && first.error.is_none()
+    );
     assert_eq!(store.get_run(first.id).await.expect("get"), first);
     let second = store
-        .start_run(provider, Trigger::Manual, true)
+        .start_run(provider, Trigger::Manual, true, "node-1", LEASE)
         .await
         .expect("start");
     let third = store
-        .start_run(provider, Trigger::Save, false)
+        .start_run(provider, Trigger::Save, false, "node-1", LEASE)
         .await
         .expect("start");
 
-    let counts = json!({"created": 2, "failed": 1})
-        .as_object()
-        .cloned()
-        .expect("object");
+    let mut report = RunReport::default();
+    report.add(OutcomeKind::Created, 2);
+    report.add(OutcomeKind::Failed, 1);
+    report.members.added = 4;
     let finished = store
-        .finish_run(
-            second.id,
-            RunStatus::Partial,
-            counts.clone(),
-            Some("1 failed"),
-        )
+        .finish_run(second.id, RunStatus::Partial, &report, Some("1 failed"))
         .await
         .expect("finish");
     assert_eq!(finished.status, RunStatus::Partial);
-    assert_eq!(finished.counts, counts);
+    assert_eq!(finished.report, report);
     assert_eq!(finished.error.as_deref(), Some("1 failed"));
     assert!(
         finished
@@ -1174,29 +2403,449 @@ both_backends!(runs_are_started_finished_and_listed_newest_first, |t| {
     ));
     assert!(matches!(
         store
-            .finish_run(missing, RunStatus::Stopped, Default::default(), None)
+            .finish_run(missing, RunStatus::Stopped, &RunReport::default(), None)
             .await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
         store
-            .start_run(ProviderId::new(), Trigger::Manual, false)
+            .start_run(ProviderId::new(), Trigger::Manual, false, "node-1", LEASE)
             .await,
         Err(StoreError::NotFound { .. })
     ));
 });
 
-both_backends!(object_states_are_upserted_and_counted_by_run, |t| {
+both_backends!(runs_whose_lease_ran_out_are_swept_as_interrupted, |t| {
     let store = &t.store;
     let provider = quiet_provider(store).await;
-    let run1 = store
-        .start_run(provider, Trigger::Manual, false)
+    let lease = Duration::from_millis(200);
+    let renewed = start_run(store, provider, false, lease).await;
+    let abandoned = start_run(store, provider, false, lease).await;
+    let finished = start_run(store, provider, false, lease).await;
+    let finished = store
+        .finish_run(
+            finished.id,
+            RunStatus::Succeeded,
+            &RunReport::default(),
+            None,
+        )
         .await
-        .expect("run");
-    let run2 = store
-        .start_run(provider, Trigger::Manual, false)
+        .expect("finish");
+    assert_eq!(store.sweep_runs().await.expect("sweep"), 0, "all live");
+
+    assert_eq!(
+        store
+            .renew_runs(&[renewed.id, finished.id], LEASE)
+            .await
+            .expect("renew"),
+        [renewed.id],
+        "only a running run is renewed"
+    );
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(store.sweep_runs().await.expect("sweep"), 1);
+    let swept = store.get_run(abandoned.id).await.expect("run");
+    assert_eq!(swept.status, RunStatus::Interrupted);
+    assert!(swept.finished_at.is_some());
+    assert!(
+        swept
+            .error
+            .as_deref()
+            .is_some_and(|error| error.contains("stopped renewing")),
+        "{:?}",
+        swept.error
+    );
+    assert_eq!(
+        store.get_run(renewed.id).await.expect("run").status,
+        RunStatus::Running,
+        "renewed: left alone"
+    );
+    assert_eq!(
+        store.get_run(finished.id).await.expect("run"),
+        finished,
+        "finished: left alone"
+    );
+    assert_eq!(store.sweep_runs().await.expect("sweep"), 0);
+    assert!(
+        store
+            .renew_runs(&[abandoned.id], LEASE)
+            .await
+            .expect("renew")
+            .is_empty(),
+        "an interrupted run is not running any more"
+    );
+    assert!(
+        store
+            .renew_runs(&[], LEASE)
+            .await
+            .expect("renew")
+            .is_empty()
+    );
+});
+
+both_backends!(running_plan_finds_a_running_dry_run_only, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let other = quiet_provider_named(store, "Fabrikam").await;
+    start_run(store, provider, false, LEASE).await;
+    start_run(store, other, true, LEASE).await;
+    assert_eq!(store.running_plan(provider).await.expect("plan"), None);
+
+    let plan = start_run(store, provider, true, LEASE).await;
+    assert_eq!(
+        store.running_plan(provider).await.expect("plan"),
+        Some(plan.clone())
+    );
+    store
+        .finish_run(plan.id, RunStatus::Succeeded, &RunReport::default(), None)
         .await
-        .expect("run");
+        .expect("finish");
+    assert_eq!(store.running_plan(provider).await.expect("plan"), None);
+});
+
+both_backends!(
+    completing_a_runs_items_adds_to_its_tally_unless_the_claim_was_lost,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let (alice, carol, bob) = (UserId::new(), UserId::new(), UserId::new());
+        let staff = GroupId::new();
+        let run = start_run(store, provider, false, LEASE).await;
+        let other_run = start_run(store, provider, false, LEASE).await;
+        assert_eq!(
+            store.run_tally(run.id).await.expect("tally"),
+            Tally::default()
+        );
+        store
+            .enqueue_items(
+                provider,
+                Some(run.id),
+                &[Item::User(alice), Item::User(carol), Item::Members(staff)],
+            )
+            .await
+            .expect("enqueue");
+        let claimed = claim(store, "node-a", 10).await;
+        let created = tally(&[(OutcomeKind::Created, 1)], MemberCounts::default());
+        for id in [alice, carol] {
+            let item = find(&claimed, user_work(id));
+            assert_eq!(
+                store
+                    .complete_work(&item, &created)
+                    .await
+                    .expect("complete"),
+                Completion::Done
+            );
+        }
+        let members = MemberCounts {
+            added: 3,
+            removed: 1,
+            failed: 0,
+        };
+        let item = find(&claimed, Work::Item(Item::Members(staff)));
+        assert_eq!(
+            store
+                .complete_work(&item, &tally(&[], members))
+                .await
+                .expect("complete"),
+            Completion::Done
+        );
+        let expected = tally(&[(OutcomeKind::Created, 2)], members);
+        assert_eq!(store.run_tally(run.id).await.expect("tally"), expected);
+
+        // A stale holder's completion counts nothing; the new holder's does.
+        store
+            .enqueue_items(provider, Some(run.id), &[Item::User(bob)])
+            .await
+            .expect("enqueue");
+        let stale = claim_for(store, "node-a", 10, SHORT).await;
+        tokio::time::sleep(LAPSE).await;
+        let fresh = claim(store, "node-b", 10).await;
+        assert_eq!(works(&fresh), HashSet::from([user_work(bob)]));
+        let updated = tally(&[(OutcomeKind::Updated, 1)], MemberCounts::default());
+        assert_eq!(
+            store
+                .complete_work(&stale[0], &updated)
+                .await
+                .expect("complete"),
+            Completion::Lost
+        );
+        assert_eq!(store.run_tally(run.id).await.expect("tally"), expected);
+        assert_eq!(
+            store
+                .complete_work(&fresh[0], &updated)
+                .await
+                .expect("complete"),
+            Completion::Done
+        );
+        assert_eq!(
+            store.run_tally(run.id).await.expect("tally"),
+            tally(
+                &[(OutcomeKind::Created, 2), (OutcomeKind::Updated, 1)],
+                members
+            )
+        );
+        assert_eq!(
+            store.run_tally(other_run.id).await.expect("tally"),
+            Tally::default(),
+            "each run its own"
+        );
+    }
+);
+
+both_backends!(an_item_still_completes_after_its_run_was_pruned, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let run = start_run(store, provider, false, LEASE).await;
+    let alice = UserId::new();
+    store
+        .enqueue_items(provider, Some(run.id), &[Item::User(alice)])
+        .await
+        .expect("enqueue");
+    store
+        .finish_run(run.id, RunStatus::Interrupted, &RunReport::default(), None)
+        .await
+        .expect("finish");
+    let cutoff = store_now(store).await + TimeDelta::seconds(1);
+    assert_eq!(store.prune_runs(cutoff).await.expect("prune"), 1);
+
+    // Its row outlived it (the provider was stopped, say): it is still done, counted nowhere.
+    let claimed = claim(store, "node-1", 10).await;
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|item| (item.work, item.run_id))
+            .collect::<Vec<_>>(),
+        [(user_work(alice), Some(run.id))]
+    );
+    let updated = tally(&[(OutcomeKind::Updated, 1)], MemberCounts::default());
+    assert_eq!(
+        store
+            .complete_work(&claimed[0], &updated)
+            .await
+            .expect("complete"),
+        Completion::Done
+    );
+    assert_eq!(store.queued_work(provider).await.expect("queued"), 0);
+    assert_eq!(
+        store.run_tally(run.id).await.expect("tally"),
+        Tally::default()
+    );
+});
+
+fn plan_item(seq: i64, subject: PlanSubject, object: Uuid, operations: Vec<Operation>) -> PlanItem {
+    PlanItem {
+        seq,
+        subject,
+        object_id: object,
+        object_name: format!("object {seq}"),
+        operations,
+    }
+}
+
+fn document(name: &str) -> Document {
+    Document::new(properties(json!({"displayName": name})))
+}
+
+both_backends!(planned_reads_back_what_a_plan_does_to_an_object, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let run = start_run(store, provider, true, LEASE).await;
+    let other_run = start_run(store, provider, true, LEASE).await;
+    let [
+        created,
+        adopted,
+        deleted,
+        disabled,
+        unlinked,
+        updated,
+        replaced,
+        staff,
+    ] = [(); 8].map(|()| Uuid::now_v7());
+    let person = RemoteKind::User;
+    let items = vec![
+        plan_item(
+            1,
+            PlanSubject::User,
+            created,
+            vec![Operation::Create {
+                kind: person,
+                document: document("Created"),
+            }],
+        ),
+        plan_item(
+            2,
+            PlanSubject::User,
+            adopted,
+            vec![
+                Operation::Adopt {
+                    kind: person,
+                    remote_id: RemoteId::new("r-adopted"),
+                },
+                Operation::Update {
+                    kind: person,
+                    remote_id: RemoteId::new("r-adopted"),
+                    changes: vec![FieldChange {
+                        property: "displayName".into(),
+                        before: Some(json!("old")),
+                        after: json!("Adopted"),
+                    }],
+                },
+            ],
+        ),
+        plan_item(
+            3,
+            PlanSubject::Group,
+            deleted,
+            vec![Operation::Delete {
+                kind: RemoteKind::Group,
+                remote_id: RemoteId::new("r-deleted"),
+            }],
+        ),
+        plan_item(
+            4,
+            PlanSubject::User,
+            disabled,
+            vec![Operation::Disable {
+                remote_id: RemoteId::new("r-disabled"),
+            }],
+        ),
+        plan_item(
+            5,
+            PlanSubject::User,
+            unlinked,
+            vec![Operation::Unlink {
+                kind: person,
+                remote_id: RemoteId::new("r-unlinked"),
+            }],
+        ),
+        plan_item(
+            6,
+            PlanSubject::User,
+            updated,
+            vec![Operation::Update {
+                kind: person,
+                remote_id: RemoteId::new("r-updated"),
+                changes: vec![],
+            }],
+        ),
+        plan_item(
+            7,
+            PlanSubject::Group,
+            staff,
+            vec![Operation::Create {
+                kind: RemoteKind::Group,
+                document: document("Staff"),
+            }],
+        ),
+        plan_item(
+            8,
+            PlanSubject::Members,
+            staff,
+            vec![Operation::AddMembers {
+                group: RemoteRef::Planned {
+                    kind: RemoteKind::Group,
+                    object: staff,
+                },
+                members: vec![RemoteRef::Planned {
+                    kind: person,
+                    object: created,
+                }],
+            }],
+        ),
+        plan_item(
+            9,
+            PlanSubject::User,
+            replaced,
+            vec![Operation::Create {
+                kind: person,
+                document: document("Replaced"),
+            }],
+        ),
+        plan_item(
+            10,
+            PlanSubject::User,
+            replaced,
+            vec![Operation::Delete {
+                kind: person,
+                remote_id: RemoteId::new("r-replaced"),
+            }],
+        ),
+    ];
+    Plans::add_plan_items(store, run.id, &items)
+        .await
+        .expect("add");
+    let planned = |kind: RemoteKind, object: Uuid| async move {
+        store.planned(run.id, kind, object).await.expect("planned")
+    };
+    assert_eq!(
+        planned(person, created).await,
+        Some(Planned::Remote(RemoteRef::Planned {
+            kind: person,
+            object: created
+        }))
+    );
+    assert_eq!(
+        planned(person, adopted).await,
+        Some(Planned::Remote(RemoteRef::Linked {
+            id: RemoteId::new("r-adopted")
+        }))
+    );
+    assert_eq!(
+        planned(RemoteKind::Group, deleted).await,
+        Some(Planned::Deleted)
+    );
+    assert_eq!(planned(person, disabled).await, Some(Planned::Unlinked));
+    assert_eq!(planned(person, unlinked).await, Some(Planned::Unlinked));
+    assert_eq!(
+        planned(person, updated).await,
+        None,
+        "an update leaves the link"
+    );
+    assert_eq!(
+        planned(RemoteKind::Group, staff).await,
+        Some(Planned::Remote(RemoteRef::Planned {
+            kind: RemoteKind::Group,
+            object: staff
+        })),
+        "its members' item is not the group's"
+    );
+    assert_eq!(
+        planned(person, replaced).await,
+        Some(Planned::Deleted),
+        "the later item wins"
+    );
+    assert_eq!(
+        planned(RemoteKind::Group, created).await,
+        None,
+        "kinds apart"
+    );
+    assert_eq!(planned(person, Uuid::now_v7()).await, None);
+    assert_eq!(
+        store
+            .planned(other_run.id, person, created)
+            .await
+            .expect("planned"),
+        None,
+        "each run's plan its own"
+    );
+    assert_eq!(
+        store.plan_items(run.id, 0, 100).await.expect("plan"),
+        items,
+        "read back as written"
+    );
+    assert_eq!(
+        store.plan_items(run.id, 8, 100).await.expect("plan"),
+        items[8..],
+        "a page after a position"
+    );
+});
+
+// Object states.
+
+both_backends!(object_states_are_upserted_and_failures_listed_by_run, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let run1 = start_run(store, provider, false, LEASE).await;
+    let run2 = start_run(store, provider, false, LEASE).await;
     let alice = Uuid::now_v7();
     let failed = ObjectState {
         provider_id: provider,
@@ -1290,24 +2939,16 @@ both_backends!(object_states_are_upserted_and_counted_by_run, |t| {
         store.record_object_state(&state).await.expect("record");
     }
     assert_eq!(
-        store.run_outcome_counts(run2.id).await.expect("counts"),
-        [
-            ("created".to_owned(), 2),
-            ("out_of_scope".to_owned(), 1),
-            ("rejected".to_owned(), 1)
-        ]
+        store.run_failures(run2.id, 10).await.expect("failures"),
+        [stored]
     );
     assert!(
         store
-            .run_outcome_counts(run1.id)
+            .run_failures(run1.id, 10)
             .await
-            .expect("counts")
+            .expect("failures")
             .is_empty(),
         "alice's state belongs to the later run now"
-    );
-    assert_eq!(
-        store.run_failures(run2.id, 10).await.expect("failures"),
-        [stored]
     );
     assert!(
         store
@@ -1317,3 +2958,116 @@ both_backends!(object_states_are_upserted_and_counted_by_run, |t| {
             .is_empty()
     );
 });
+
+// The store's clock.
+
+both_backends!(
+    the_store_clock_agrees_with_ours_and_leases_compare_by_it,
+    |t| {
+        let store = &t.store;
+        let ours_before = Utc::now();
+        let theirs = store_now(store).await;
+        let ours_after = Utc::now();
+        assert!(
+            theirs >= ours_before - TimeDelta::seconds(1)
+                && theirs <= ours_after + TimeDelta::seconds(1),
+            "{ours_before} <= {theirs} <= {ours_after}, give or take a second"
+        );
+        assert_eq!(theirs, theirs.trunc_subsecs(6), "microseconds, as stored");
+
+        let provider = quiet_provider(store).await;
+        let alice = user(store, "alice").await;
+        let bob = user(store, "bob").await;
+        store.feed_changes(100).await.expect("feed");
+        let before = store_now(store).await;
+        let claimed = claim(store, "node-1", 10).await;
+        let after = store_now(store).await;
+        assert_eq!(claimed.len(), 2);
+        for item in &claimed {
+            assert!(
+                before + TimeDelta::seconds(60) <= item.lease_until
+                    && item.lease_until <= after + TimeDelta::seconds(60),
+                "a lease of 60 s from the store's now: {}",
+                item.lease_until
+            );
+        }
+
+        // Deferred to the store's now: due at once; to an hour from it: not due.
+        let (alice_item, bob_item) = (
+            find(&claimed, user_work(alice)),
+            find(&claimed, user_work(bob)),
+        );
+        assert!(
+            store
+                .retry_work(&alice_item, store_now(store).await, "now")
+                .await
+                .expect("retry")
+        );
+        assert!(
+            store
+                .retry_work(
+                    &bob_item,
+                    store_now(store).await + TimeDelta::hours(1),
+                    "later"
+                )
+                .await
+                .expect("retry")
+        );
+        let due = claim_for(store, "node-2", 10, SHORT).await;
+        assert_eq!(works(&due), HashSet::from([user_work(alice)]));
+        assert!(due[0].lease_until > store_now(store).await, "not over yet");
+        tokio::time::sleep(LAPSE).await;
+        assert!(
+            due[0].lease_until < store_now(store).await,
+            "over by the store's clock"
+        );
+        let again = claim(store, "node-3", 10).await;
+        assert_eq!(works(&again), HashSet::from([user_work(alice)]));
+        assert_eq!(
+            store.queued_work(provider).await.expect("queued"),
+            2,
+            "bob waits"
+        );
+    }
+);
+
+both_backends!(
+    a_groups_bulk_members_and_its_memberships_are_never_worked_at_once,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let staff = group(store, "Staff").await;
+        let alice = user(store, "alice").await;
+        let bulk = engine::Item::Members(staff);
+        let single = engine::Item::Membership {
+            group: staff,
+            user: alice,
+        };
+        store
+            .enqueue_items(provider, Some(model::RunId::new()), &[bulk])
+            .await
+            .expect("queue the bulk step");
+        let held = claim(store, "node-1", 10).await;
+        assert_eq!(works(&held), HashSet::from([Work::Item(bulk)]));
+        store
+            .enqueue_items(provider, None, &[single])
+            .await
+            .expect("queue one membership");
+        assert!(
+            claim(store, "node-2", 10).await.is_empty(),
+            "the membership waits while the bulk step is claimed"
+        );
+        assert_eq!(complete(store, &held[0]).await, Completion::Done);
+        let next = claim(store, "node-2", 10).await;
+        assert_eq!(works(&next), HashSet::from([Work::Item(single)]));
+        // And the other way round.
+        store
+            .enqueue_items(provider, Some(model::RunId::new()), &[bulk])
+            .await
+            .expect("queue the bulk step again");
+        assert!(
+            claim(store, "node-1", 10).await.is_empty(),
+            "the bulk step waits while a membership is claimed"
+        );
+    }
+);

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use engine::{Anchor, Properties, RemoteId, RemoteKind, Target, TargetError};
+use engine::{Anchor, CreateKey, Properties, RemoteId, RemoteKind, Target, TargetError};
+use model::ProviderId;
 use serde_json::json;
 
 fn properties(value: serde_json::Value) -> Properties {
@@ -60,10 +61,17 @@ fn user(suffix: &str, domain: &str, name: &str) -> Properties {
 pub async fn check<T: Target>(target: &T, domain: &str) {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let s = &run[..12];
+    let provider = ProviderId::new();
+    // A fresh key per create: each stands for a different directory object.
+    let key = || CreateKey::derive(provider, uuid::Uuid::now_v7(), None);
 
     // Users: create, read back, find by anchor regardless of case.
     let first = target
-        .create(RemoteKind::User, &user(s, domain, "Conformance One"))
+        .create(
+            RemoteKind::User,
+            &user(s, domain, "Conformance One"),
+            &key(),
+        )
         .await
         .expect("create a user");
     let read = target
@@ -98,7 +106,7 @@ pub async fn check<T: Target>(target: &T, domain: &str) {
     // A second user with the same UPN is refused as AlreadyExists (so the engine can adopt).
     let mut twin = user(s, domain, "Conformance Twin");
     twin.insert("mailNickname".into(), json!(format!("twin{s}")));
-    match target.create(RemoteKind::User, &twin).await {
+    match target.create(RemoteKind::User, &twin, &key()).await {
         Err(TargetError::AlreadyExists { .. }) => {}
         other => panic!("a duplicate UPN must be AlreadyExists, got {other:?}"),
     }
@@ -144,14 +152,36 @@ pub async fn check<T: Target>(target: &T, domain: &str) {
             "mailNickname": nickname,
         }))
     };
+    let key_a = key();
     let group_a = target
-        .create(RemoteKind::Group, &group(format!("conformance-a-{s}")))
+        .create(
+            RemoteKind::Group,
+            &group(format!("conformance-a-{s}")),
+            &key_a,
+        )
         .await
         .expect("create a group");
     let group_b = target
-        .create(RemoteKind::Group, &group(format!("conformance-b-{s}")))
+        .create(
+            RemoteKind::Group,
+            &group(format!("conformance-b-{s}")),
+            &key(),
+        )
         .await
         .expect("a second group may have the same display name");
+
+    // Creating again with the same key answers the same group: a create whose answer was lost
+    // (a timeout, a crash) is retried without making a second one.
+    let again = target
+        .create(
+            RemoteKind::Group,
+            &group(format!("conformance-a-{s}")),
+            &key_a,
+        )
+        .await
+        .expect("create the group again with its key");
+    assert_eq!(again.id, group_a.id, "the same key answers the same group");
+
     let same_name = target
         .find(
             RemoteKind::Group,
@@ -167,11 +197,25 @@ pub async fn check<T: Target>(target: &T, domain: &str) {
         "both groups answer to the display name"
     );
 
+    // Security groups may share a mailNickname (only Microsoft 365 groups' are unique): a
+    // target must not pretend otherwise, or the engine's tests would see conflicts Entra never
+    // raises.
+    let twin_group = target
+        .create(
+            RemoteKind::Group,
+            &group(format!("conformance-a-{s}")),
+            &key(),
+        )
+        .await
+        .expect("a second security group with the same mailNickname is accepted");
+    assert_ne!(twin_group.id, group_a.id, "it is another group");
+
     // Membership changes are idempotent and say what they changed.
     let second = target
         .create(
             RemoteKind::User,
             &user(&format!("{s}b"), domain, "Conformance Two"),
+            &key(),
         )
         .await
         .expect("create a second user");
@@ -231,6 +275,7 @@ pub async fn check<T: Target>(target: &T, domain: &str) {
     for (kind, id) in [
         (RemoteKind::Group, &group_a.id),
         (RemoteKind::Group, &group_b.id),
+        (RemoteKind::Group, &twin_group.id),
         (RemoteKind::User, &first.id),
     ] {
         target.delete(kind, id).await.expect("clean up");

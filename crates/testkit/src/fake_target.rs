@@ -1,6 +1,9 @@
-//! An in-memory remote directory that behaves as `entra` does where the engine can tell:
-//! unique `userPrincipalName` (regardless of case) and mailNickname, display names that may
-//! repeat, paged listings, idempotent membership changes, and errors injected on demand.
+//! An in-memory remote directory at least as harsh as Entra where the engine can tell:
+//! unique `userPrincipalName` (regardless of case); `mailNickname` unique only among Microsoft
+//! 365 groups (two security groups may share one, as in Graph); idempotent creates by key (a
+//! group's `uniqueName`); paged listings; idempotent membership changes; and, on demand,
+//! errors before a call, writes that are applied and then answered with an error (the answer
+//! lost), and read-after-write lag (a new object stays invisible for a number of reads).
 
 use std::{
     collections::{BTreeMap, BTreeSet, VecDeque},
@@ -8,8 +11,8 @@ use std::{
 };
 
 use engine::{
-    Anchor, MemberChange, Properties, RemoteFailure, RemoteId, RemoteKind, RemoteObject,
-    RemotePage, Target, TargetError,
+    Anchor, CreateKey, MemberChange, Properties, RemoteFailure, RemoteId, RemoteKind, RemoteObject,
+    RemotePage, Target, TargetError, TargetRead,
 };
 use serde_json::Value;
 
@@ -30,12 +33,52 @@ impl OperationCounts {
     }
 }
 
+/// One write the fake applied, as a test compares them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    Create {
+        kind: RemoteKind,
+        id: RemoteId,
+        properties: Properties,
+    },
+    Update {
+        kind: RemoteKind,
+        id: RemoteId,
+        properties: Properties,
+    },
+    Delete {
+        kind: RemoteKind,
+        id: RemoteId,
+    },
+    AddMembers {
+        group: RemoteId,
+        members: Vec<RemoteId>,
+    },
+    RemoveMember {
+        group: RemoteId,
+        member: RemoteId,
+    },
+}
+
+struct Stored {
+    kind: RemoteKind,
+    properties: Properties,
+    /// Reads left before the object shows (read-after-write lag).
+    hidden_for: u32,
+    /// Left out of listings (as an eventually consistent listing can miss an object that a
+    /// GET by id finds).
+    unlisted: bool,
+}
+
 #[derive(Default)]
 struct State {
-    objects: BTreeMap<RemoteId, (RemoteKind, Properties)>,
+    objects: BTreeMap<RemoteId, Stored>,
     members: BTreeMap<RemoteId, BTreeSet<RemoteId>>,
-    injected: VecDeque<TargetError>,
+    before: VecDeque<TargetError>,
+    after_write: VecDeque<TargetError>,
+    lag: u32,
     counts: OperationCounts,
+    writes: Vec<Write>,
 }
 
 /// See the module documentation.
@@ -51,12 +94,7 @@ impl Default for FakeTarget {
 }
 
 fn failure(code: &str, message: impl Into<String>) -> RemoteFailure {
-    RemoteFailure {
-        code: code.to_owned(),
-        message: message.into(),
-        request_id: None,
-        date: None,
-    }
+    RemoteFailure::local(code, message)
 }
 
 fn text(properties: &Properties, name: &str) -> Option<String> {
@@ -68,6 +106,24 @@ fn text(properties: &Properties, name: &str) -> Option<String> {
 
 fn same_text(properties: &Properties, name: &str, wanted: &str) -> bool {
     text(properties, name).is_some_and(|value| value.eq_ignore_ascii_case(wanted))
+}
+
+fn is_unified(properties: &Properties) -> bool {
+    properties
+        .get("groupTypes")
+        .and_then(Value::as_array)
+        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("Unified")))
+}
+
+fn not_found(id: &RemoteId) -> TargetError {
+    TargetError::NotFound {
+        failure: failure(
+            "Request_ResourceNotFound",
+            format!(
+                "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        ),
+    }
 }
 
 impl FakeTarget {
@@ -86,24 +142,46 @@ impl FakeTarget {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The next call fails with `error` (queued errors are used in order).
+    /// The next call fails with `error`, doing nothing (queued errors are used in order).
     pub fn fail_next(&self, error: TargetError) {
-        self.state().injected.push_back(error);
+        self.state().before.push_back(error);
+    }
+
+    /// The next write is applied, and then answered with `error`: the answer was lost.
+    pub fn fail_after_next_write(&self, error: TargetError) {
+        self.state().after_write.push_back(error);
+    }
+
+    /// Objects created from now on stay invisible to the next `reads` read calls (lists, gets,
+    /// finds, member lists), and writes that name them answer as Graph does before it has
+    /// replicated them (not found; a transient error for member references).
+    pub fn set_read_lag(&self, reads: u32) {
+        self.state().lag = reads;
     }
 
     pub fn counts(&self) -> OperationCounts {
         self.state().counts
     }
 
-    /// Every remote object of a kind, as a test would inspect it.
+    /// Every write asked for so far (applied or refused), in order.
+    pub fn writes(&self) -> Vec<Write> {
+        self.state().writes.clone()
+    }
+
+    /// Forgets the writes recorded so far.
+    pub fn clear_writes(&self) {
+        self.state().writes.clear();
+    }
+
+    /// Every remote object of a kind, as a test would inspect it (lag ignored).
     pub fn objects(&self, kind: RemoteKind) -> Vec<RemoteObject> {
         self.state()
             .objects
             .iter()
-            .filter(|(_, (k, _))| *k == kind)
-            .map(|(id, (_, properties))| RemoteObject {
+            .filter(|(_, stored)| stored.kind == kind)
+            .map(|(id, stored)| RemoteObject {
                 id: id.clone(),
-                properties: properties.clone(),
+                properties: stored.properties.clone(),
             })
             .collect()
     }
@@ -117,30 +195,93 @@ impl FakeTarget {
             .unwrap_or_default()
     }
 
-    fn injected(state: &mut State) -> Result<(), TargetError> {
-        match state.injected.pop_front() {
+    /// Puts an object in the remote directory directly (made by hand in Entra).
+    pub fn insert(&self, kind: RemoteKind, properties: Properties) -> RemoteId {
+        let mut state = self.state();
+        let id = RemoteId::new(uuid::Uuid::new_v4().to_string());
+        let mut stored = properties;
+        stored.insert("id".into(), Value::from(id.as_str()));
+        state.objects.insert(
+            id.clone(),
+            Stored {
+                kind,
+                properties: stored,
+                hidden_for: 0,
+                unlisted: false,
+            },
+        );
+        id
+    }
+
+    /// Listings leave this object out from now on (a GET by id still finds it).
+    pub fn hide_from_listings(&self, id: &RemoteId) {
+        if let Some(stored) = self.state().objects.get_mut(id) {
+            stored.unlisted = true;
+        }
+    }
+
+    /// Changes an object directly (a hand edit in Entra).
+    pub fn edit(&self, id: &RemoteId, properties: Properties) {
+        if let Some(stored) = self.state().objects.get_mut(id) {
+            stored.properties.extend(properties);
+        }
+    }
+
+    /// Deletes an object directly (by hand in Entra).
+    pub fn remove(&self, id: &RemoteId) {
+        let mut state = self.state();
+        state.objects.remove(id);
+        state.members.remove(id);
+        for members in state.members.values_mut() {
+            members.remove(id);
+        }
+    }
+
+    /// Adds a member directly (by hand in Entra).
+    pub fn add_member_by_hand(&self, group: &RemoteId, member: &RemoteId) {
+        self.state()
+            .members
+            .entry(group.clone())
+            .or_default()
+            .insert(member.clone());
+    }
+
+    fn before(state: &mut State) -> Result<(), TargetError> {
+        match state.before.pop_front() {
             Some(error) => Err(error),
             None => Ok(()),
         }
     }
 
-    fn existing<'a>(
-        state: &'a State,
-        kind: RemoteKind,
-        id: &RemoteId,
-    ) -> Result<&'a Properties, TargetError> {
-        match state.objects.get(id) {
-            Some((k, properties)) if *k == kind => Ok(properties),
-            _ => Err(TargetError::NotFound {
-                failure: failure(
-                    "Request_ResourceNotFound",
-                    format!("Resource '{id}' does not exist"),
-                ),
-            }),
+    /// After a write was applied: the answer, or the error that lost it.
+    fn answer<T>(state: &mut State, value: T) -> Result<T, TargetError> {
+        match state.after_write.pop_front() {
+            Some(error) => Err(error),
+            None => Ok(value),
         }
     }
 
-    /// The uniqueness rules of the remote: UPN for users, mailNickname for users and groups.
+    /// After one read call was answered: lagging objects come one read closer to showing.
+    fn read(state: &mut State) {
+        state.counts.reads += 1;
+        for stored in state.objects.values_mut() {
+            stored.hidden_for = stored.hidden_for.saturating_sub(1);
+        }
+    }
+
+    fn visible<'a>(
+        state: &'a State,
+        kind: RemoteKind,
+        id: &RemoteId,
+    ) -> Result<&'a Stored, TargetError> {
+        match state.objects.get(id) {
+            Some(stored) if stored.kind == kind && stored.hidden_for == 0 => Ok(stored),
+            _ => Err(not_found(id)),
+        }
+    }
+
+    /// The uniqueness rules of the remote: UPN for users, mailNickname for Microsoft 365
+    /// groups, uniqueName for groups.
     fn conflict(
         state: &State,
         kind: RemoteKind,
@@ -148,15 +289,19 @@ impl FakeTarget {
         except: Option<&RemoteId>,
     ) -> Option<TargetError> {
         let unique: &[&str] = match kind {
-            RemoteKind::User => &["userPrincipalName", "mailNickname"],
-            RemoteKind::Group => &["mailNickname"],
+            RemoteKind::User => &["userPrincipalName"],
+            RemoteKind::Group if is_unified(properties) => &["mailNickname", "uniqueName"],
+            RemoteKind::Group => &["uniqueName"],
         };
         for name in unique {
             let Some(wanted) = text(properties, name) else {
                 continue;
             };
-            let taken = state.objects.iter().any(|(id, (k, other))| {
-                *k == kind && Some(id) != except && same_text(other, name, &wanted)
+            let taken = state.objects.iter().any(|(id, stored)| {
+                stored.kind == kind
+                    && Some(id) != except
+                    && (*name != "mailNickname" || is_unified(&stored.properties))
+                    && same_text(&stored.properties, name, &wanted)
             });
             if taken {
                 return Some(TargetError::AlreadyExists {
@@ -178,7 +323,7 @@ impl FakeTarget {
         }
         properties
             .iter()
-            .filter(|(name, _)| select.contains(&name.as_str()))
+            .filter(|(name, _)| select.contains(&name.as_str()) || name.as_str() == "id")
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect()
     }
@@ -198,7 +343,7 @@ impl FakeTarget {
     }
 }
 
-impl Target for FakeTarget {
+impl TargetRead for FakeTarget {
     async fn list(
         &self,
         kind: RemoteKind,
@@ -207,17 +352,20 @@ impl Target for FakeTarget {
     ) -> Result<RemotePage, TargetError> {
         let objects = {
             let mut state = self.state();
-            Self::injected(&mut state)?;
-            state.counts.reads += 1;
-            state
+            Self::before(&mut state)?;
+            let objects = state
                 .objects
                 .iter()
-                .filter(|(_, (k, _))| *k == kind)
-                .map(|(id, (_, properties))| RemoteObject {
-                    id: id.clone(),
-                    properties: Self::select(properties, select),
+                .filter(|(_, stored)| {
+                    stored.kind == kind && stored.hidden_for == 0 && !stored.unlisted
                 })
-                .collect()
+                .map(|(id, stored)| RemoteObject {
+                    id: id.clone(),
+                    properties: Self::select(&stored.properties, select),
+                })
+                .collect();
+            Self::read(&mut state);
+            objects
         };
         self.page(objects, next)
     }
@@ -229,13 +377,13 @@ impl Target for FakeTarget {
         select: &[&str],
     ) -> Result<RemoteObject, TargetError> {
         let mut state = self.state();
-        Self::injected(&mut state)?;
-        state.counts.reads += 1;
-        let properties = Self::existing(&state, kind, id)?;
-        Ok(RemoteObject {
+        Self::before(&mut state)?;
+        let answer = Self::visible(&state, kind, id).map(|stored| RemoteObject {
             id: id.clone(),
-            properties: Self::select(properties, select),
-        })
+            properties: Self::select(&stored.properties, select),
+        });
+        Self::read(&mut state);
+        answer
     }
 
     async fn find(
@@ -245,82 +393,28 @@ impl Target for FakeTarget {
         select: &[&str],
     ) -> Result<Vec<RemoteObject>, TargetError> {
         let mut state = self.state();
-        Self::injected(&mut state)?;
-        state.counts.reads += 1;
+        Self::before(&mut state)?;
         let (name, wanted) = match anchor {
             Anchor::UserPrincipalName(value) => ("userPrincipalName", value),
             Anchor::Mail(value) => ("mail", value),
             Anchor::MailNickname(value) => ("mailNickname", value),
             Anchor::DisplayName(value) => ("displayName", value),
         };
-        Ok(state
+        let found = state
             .objects
             .iter()
-            .filter(|(_, (k, properties))| *k == kind && same_text(properties, name, wanted))
-            .map(|(id, (_, properties))| RemoteObject {
-                id: id.clone(),
-                properties: Self::select(properties, select),
+            .filter(|(_, stored)| {
+                stored.kind == kind
+                    && stored.hidden_for == 0
+                    && same_text(&stored.properties, name, wanted)
             })
-            .collect())
-    }
-
-    async fn create(
-        &self,
-        kind: RemoteKind,
-        properties: &Properties,
-    ) -> Result<RemoteObject, TargetError> {
-        let mut state = self.state();
-        Self::injected(&mut state)?;
-        if let Some(conflict) = Self::conflict(&state, kind, properties, None) {
-            return Err(conflict);
-        }
-        state.counts.creates += 1;
-        let id = RemoteId::new(uuid::Uuid::new_v4().to_string());
-        let mut stored = properties.clone();
-        // Write-only properties are not read back, as in Graph.
-        stored.remove("passwordProfile");
-        stored.insert("id".into(), Value::from(id.as_str()));
-        state.objects.insert(id.clone(), (kind, stored.clone()));
-        Ok(RemoteObject {
-            id,
-            properties: stored,
-        })
-    }
-
-    async fn update(
-        &self,
-        kind: RemoteKind,
-        id: &RemoteId,
-        properties: &Properties,
-    ) -> Result<(), TargetError> {
-        let mut state = self.state();
-        Self::injected(&mut state)?;
-        Self::existing(&state, kind, id)?;
-        if let Some(conflict) = Self::conflict(&state, kind, properties, Some(id)) {
-            return Err(conflict);
-        }
-        state.counts.updates += 1;
-        if let Some((_, stored)) = state.objects.get_mut(id) {
-            for (name, value) in properties {
-                if name != "passwordProfile" {
-                    stored.insert(name.clone(), value.clone());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn delete(&self, kind: RemoteKind, id: &RemoteId) -> Result<(), TargetError> {
-        let mut state = self.state();
-        Self::injected(&mut state)?;
-        Self::existing(&state, kind, id)?;
-        state.counts.deletes += 1;
-        state.objects.remove(id);
-        state.members.remove(id);
-        for members in state.members.values_mut() {
-            members.remove(id);
-        }
-        Ok(())
+            .map(|(id, stored)| RemoteObject {
+                id: id.clone(),
+                properties: Self::select(&stored.properties, select),
+            })
+            .collect();
+        Self::read(&mut state);
+        Ok(found)
     }
 
     async fn list_members(
@@ -330,10 +424,9 @@ impl Target for FakeTarget {
     ) -> Result<RemotePage, TargetError> {
         let members = {
             let mut state = self.state();
-            Self::injected(&mut state)?;
-            Self::existing(&state, RemoteKind::Group, group)?;
-            state.counts.reads += 1;
-            state
+            Self::before(&mut state)?;
+            let visible = Self::visible(&state, RemoteKind::Group, group).map(|_| ());
+            let members = state
                 .members
                 .get(group)
                 .map(|members| {
@@ -345,9 +438,116 @@ impl Target for FakeTarget {
                         })
                         .collect()
                 })
-                .unwrap_or_default()
+                .unwrap_or_default();
+            Self::read(&mut state);
+            visible?;
+            members
         };
         self.page(members, next)
+    }
+}
+
+impl Target for FakeTarget {
+    async fn create(
+        &self,
+        kind: RemoteKind,
+        properties: &Properties,
+        key: &CreateKey,
+    ) -> Result<RemoteObject, TargetError> {
+        let mut state = self.state();
+        Self::before(&mut state)?;
+        state.writes.push(Write::Create {
+            kind,
+            id: RemoteId::new(""),
+            properties: properties.clone(),
+        });
+        // A group is upserted by its uniqueName: the same key answers the same group.
+        if kind == RemoteKind::Group
+            && let Some((id, stored)) = state.objects.iter().find(|(_, stored)| {
+                stored.kind == kind && same_text(&stored.properties, "uniqueName", key.as_str())
+            })
+        {
+            let existing = RemoteObject {
+                id: id.clone(),
+                properties: stored.properties.clone(),
+            };
+            return Ok(existing);
+        }
+        let mut stored = properties.clone();
+        if kind == RemoteKind::Group {
+            stored.insert("uniqueName".into(), Value::from(key.as_str()));
+        }
+        if let Some(conflict) = Self::conflict(&state, kind, &stored, None) {
+            return Err(conflict);
+        }
+        state.counts.creates += 1;
+        let id = RemoteId::new(uuid::Uuid::new_v4().to_string());
+        // Write-only properties are not read back, as in Graph.
+        stored.remove("passwordProfile");
+        stored.insert("id".into(), Value::from(id.as_str()));
+        let hidden_for = state.lag;
+        state.objects.insert(
+            id.clone(),
+            Stored {
+                kind,
+                properties: stored.clone(),
+                hidden_for,
+                unlisted: false,
+            },
+        );
+        Self::answer(
+            &mut state,
+            RemoteObject {
+                id,
+                properties: stored,
+            },
+        )
+    }
+
+    async fn update(
+        &self,
+        kind: RemoteKind,
+        id: &RemoteId,
+        properties: &Properties,
+    ) -> Result<(), TargetError> {
+        let mut state = self.state();
+        Self::before(&mut state)?;
+        state.writes.push(Write::Update {
+            kind,
+            id: id.clone(),
+            properties: properties.clone(),
+        });
+        let mut after = Self::visible(&state, kind, id)?.properties.clone();
+        after.extend(properties.clone());
+        if let Some(conflict) = Self::conflict(&state, kind, &after, Some(id)) {
+            return Err(conflict);
+        }
+        state.counts.updates += 1;
+        if let Some(stored) = state.objects.get_mut(id) {
+            for (name, value) in properties {
+                if name != "passwordProfile" {
+                    stored.properties.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        Self::answer(&mut state, ())
+    }
+
+    async fn delete(&self, kind: RemoteKind, id: &RemoteId) -> Result<(), TargetError> {
+        let mut state = self.state();
+        Self::before(&mut state)?;
+        state.writes.push(Write::Delete {
+            kind,
+            id: id.clone(),
+        });
+        Self::visible(&state, kind, id)?;
+        state.counts.deletes += 1;
+        state.objects.remove(id);
+        state.members.remove(id);
+        for members in state.members.values_mut() {
+            members.remove(id);
+        }
+        Self::answer(&mut state, ())
     }
 
     async fn add_members(
@@ -356,18 +556,28 @@ impl Target for FakeTarget {
         members: &[RemoteId],
     ) -> Result<MemberChange, TargetError> {
         let mut state = self.state();
-        Self::injected(&mut state)?;
-        Self::existing(&state, RemoteKind::Group, group)?;
-        for member in members {
-            if !state.objects.contains_key(member) {
-                return Err(TargetError::Rejected {
-                    failure: failure(
-                        "Request_BadRequest",
-                        format!(
-                            "Resource '{member}' does not exist or one of its queried reference-property objects are not present."
+        Self::before(&mut state)?;
+        state.writes.push(Write::AddMembers {
+            group: group.clone(),
+            members: members.to_vec(),
+        });
+        let referenced = std::iter::once(group).chain(members);
+        for id in referenced {
+            match state.objects.get(id) {
+                None => return Err(not_found(id)),
+                // As Graph answers right after a create: retry shortly.
+                Some(stored) if stored.hidden_for > 0 => {
+                    return Err(TargetError::Transient {
+                        retry_after: None,
+                        failure: failure(
+                            "Request_BadRequest",
+                            format!(
+                                "The source resource object or one of the objects being referenced don't exist: '{id}'."
+                            ),
                         ),
-                    ),
-                });
+                    });
+                }
+                Some(_) => {}
             }
         }
         state.counts.member_changes += 1;
@@ -380,7 +590,7 @@ impl Target for FakeTarget {
                 change.unchanged.push(member.clone());
             }
         }
-        Ok(change)
+        Self::answer(&mut state, change)
     }
 
     async fn remove_member(
@@ -389,14 +599,18 @@ impl Target for FakeTarget {
         member: &RemoteId,
     ) -> Result<MemberChange, TargetError> {
         let mut state = self.state();
-        Self::injected(&mut state)?;
-        Self::existing(&state, RemoteKind::Group, group)?;
+        Self::before(&mut state)?;
+        state.writes.push(Write::RemoveMember {
+            group: group.clone(),
+            member: member.clone(),
+        });
+        Self::visible(&state, RemoteKind::Group, group)?;
         state.counts.member_changes += 1;
         let removed = state
             .members
             .get_mut(group)
             .is_some_and(|members| members.remove(member));
-        Ok(if removed {
+        let change = if removed {
             MemberChange {
                 changed: vec![member.clone()],
                 unchanged: Vec::new(),
@@ -406,6 +620,7 @@ impl Target for FakeTarget {
                 changed: Vec::new(),
                 unchanged: vec![member.clone()],
             }
-        })
+        };
+        Self::answer(&mut state, change)
     }
 }

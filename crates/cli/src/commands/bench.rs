@@ -19,8 +19,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use server::{AppState, app, bootstrap_admin_token};
-use store::{ConnectOptions, Store};
+use store::{ConnectOptions, Store, redact_url};
 
+use super::bench_stats::round;
 use super::import::{Format, ImportSummary, import_file};
 use crate::client::ApiClient;
 
@@ -30,6 +31,9 @@ pub enum BenchCommand {
     Import(BenchImport),
     /// The Entra ID provider against the throttled emulator (see `entrasync bench sync --help`).
     Sync(super::bench_sync::BenchSync),
+    /// The sync under faults, storms, kills and two nodes, checked for duplicates, lost
+    /// objects and stuck runs (see `entrasync bench chaos --help`).
+    Chaos(super::bench_chaos::BenchChaos),
 }
 
 #[derive(Args)]
@@ -56,6 +60,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
     match command {
         BenchCommand::Import(args) => bench_import(args).await,
         BenchCommand::Sync(args) => super::bench_sync::bench_sync(args).await,
+        BenchCommand::Chaos(args) => super::bench_chaos::bench_chaos(args).await,
     }
 }
 
@@ -137,7 +142,9 @@ async fn start_server(
             dir.join(format!("{name}.db")).display()
         )),
     };
-    let store = Store::connect_with(&options).await?;
+    let store = Store::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(&options.url)))?;
     let token = bootstrap_admin_token(&store, None)
         .await?
         .context("a new database gets a token")?;
@@ -236,8 +243,4 @@ pub(crate) fn peak_rss_mib() -> Option<f64> {
 
 pub(crate) fn current_rss_mib() -> Option<f64> {
     status_field_kib("VmRSS:").map(|kib| round(kib / 1024.0))
-}
-
-fn round(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }

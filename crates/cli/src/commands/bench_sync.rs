@@ -16,16 +16,15 @@ use std::{
 
 use anyhow::{Context, bail};
 use clap::Args;
-use model::{
-    GroupName, ImportRecord, MembershipRef, NewGroup, NewUser, ProviderId, ProviderSettings,
-    Schedule, Username,
-};
+use model::{ProviderId, ProviderSettings, Schedule};
 use runner::{GraphOverride, Quiet, Runner, RunnerOptions};
 use serde_json::{Value, json};
 use server::{AppState, app, bootstrap_admin_token, install_default_mappings};
 use store::{ProviderCredential, Store};
 
 use super::bench::{current_rss_mib, peak_rss_mib};
+use super::bench_directory::{DOMAIN, SampleDirectory};
+use super::bench_stats::{percentiles, round};
 
 #[derive(Args)]
 pub struct BenchSync {
@@ -45,8 +44,6 @@ pub struct BenchSync {
     #[arg(long, default_value_t = 200)]
     latency_samples: usize,
 }
-
-const DOMAIN: &str = "contoso.onmicrosoft.com";
 
 pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("temporary directory")?;
@@ -154,7 +151,7 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
             "throttled_429": delta(&after_first, &before, "throttled"),
             "requests_by_route": by_route_delta(&after_first, &before),
             "remote": {"users": remote_users, "groups": remote_groups, "memberships": remote_members},
-            "counts": first.counts,
+            "report": first.report,
             "rss_mib_before": rss_before,
             "peak_rss_mib": peak_rss,
         },
@@ -185,72 +182,34 @@ async fn settings(
             .map(|m| m.id)
             .with_context(|| format!("the {name} mapping"))
     };
-    Ok(ProviderSettings {
+    let mut settings = ProviderSettings::new(
         tenant_id,
         client_id,
-        cloud: model::Cloud::Global,
-        user_mappings: vec![find(mapping::DEFAULT_USER_MAPPING_NAME).await?],
-        group_mappings: vec![find(mapping::DEFAULT_GROUP_MAPPING_NAME).await?],
-        user_scope: Default::default(),
-        group_scope: Default::default(),
-        user_delete_action: Default::default(),
-        group_delete_action: Default::default(),
-        dry_run: false,
-        discovery: true,
-        remove_unmanaged_members: false,
-        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
-        schedule: Schedule {
-            cron: "0 0 1 1 *".into(),
-            paused: true,
-        },
-        enabled: true,
-    })
+        vec![find(mapping::DEFAULT_USER_MAPPING_NAME).await?],
+        vec![find(mapping::DEFAULT_GROUP_MAPPING_NAME).await?],
+    );
+    settings.schedule = Schedule {
+        cron: "0 0 1 1 *".into(),
+        paused: true,
+    };
+    Ok(settings)
 }
 
-/// Users `user00000…`, groups `group000…`, and memberships spread evenly over the groups.
+/// The shared sample directory, imported 1,000 records per transaction.
 async fn fill_directory(store: &Store, args: &BenchSync) -> anyhow::Result<()> {
-    let mut batch = Vec::with_capacity(1000);
-    let flush = |batch: &mut Vec<ImportRecord>| {
-        let records = std::mem::take(batch);
-        let store = store.clone();
-        async move { store.import(records).await.map(drop) }
+    let sample = SampleDirectory {
+        users: args.users,
+        groups: args.groups,
+        memberships: args.memberships,
     };
-    for g in 0..args.groups {
-        batch.push(ImportRecord::Group(NewGroup::new(
-            GroupName::parse(format!("group{g:04}")).map_err(|e| anyhow::anyhow!("{e}"))?,
-        )));
-    }
-    flush(&mut batch).await?;
-    for u in 0..args.users {
-        let mut user = NewUser::new(
-            Username::parse(format!("user{u:06}")).map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
-        user.name = Some(format!("User {u}"));
-        user.email = Some(
-            model::Email::parse(format!("user{u:06}@{DOMAIN}"))
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-        );
-        batch.push(ImportRecord::User(user));
+    let mut batch = Vec::with_capacity(1000);
+    for record in sample.records() {
+        batch.push(record?);
         if batch.len() == 1000 {
-            flush(&mut batch).await?;
+            store.import(std::mem::take(&mut batch)).await?;
         }
     }
-    flush(&mut batch).await?;
-    for m in 0..args.memberships {
-        // Membership m: user m % users in group (m / users + m) % groups: no pair twice while
-        // memberships <= users * groups.
-        let user = m % args.users;
-        let group = (m / args.users + m) % args.groups;
-        batch.push(ImportRecord::Membership(MembershipRef {
-            group: GroupName::parse(format!("group{group:04}"))
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-            user: Username::parse(format!("user{user:06}")).map_err(|e| anyhow::anyhow!("{e}"))?,
-        }));
-        if batch.len() == 1000 {
-            flush(&mut batch).await?;
-        }
-    }
-    flush(&mut batch).await?;
+    store.import(batch).await?;
     Ok(())
 }
 
@@ -296,12 +255,7 @@ async fn direct_sync_latency(
     }
     workers.abort();
     server.abort();
-    samples.sort_by(f64::total_cmp);
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    Ok(
-        json!({"samples": samples.len(), "p50": round(at(0.5)), "p99": round(at(0.99)),
-        "max": round(at(1.0))}),
-    )
+    Ok(percentiles(&samples))
 }
 
 /// `entrasync emulator` in a child process, so that its memory is not counted as ours.
@@ -416,8 +370,4 @@ fn by_route_delta(after: &Value, before: &Value) -> Value {
         }
     }
     Value::Object(out)
-}
-
-fn round(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
 }

@@ -46,6 +46,17 @@ pub struct EmulatorArgs {
     /// For this long after a create, referencing the new object fails as in Graph.
     #[arg(long, default_value_t = 0)]
     replication_lag_ms: u64,
+    /// Fraction (0 to 1) of successful writes that are applied and then answered with a 5xx,
+    /// a connection reset or a hang (the answer of a committed write is lost).
+    #[arg(long, default_value_t = 0.0)]
+    post_write_fault_rate: f64,
+    /// Reads trail writes by this long: fresh objects are missing from lists, filters and
+    /// delta and are 404s by id; deleted ones stay listed.
+    #[arg(long, default_value_t = 0)]
+    read_lag_ms: u64,
+    /// Seed for the fault decisions, so that a run's faults can be replayed.
+    #[arg(long, value_name = "SEED")]
+    fault_seed: Option<u64>,
 }
 
 impl EmulatorArgs {
@@ -55,6 +66,9 @@ impl EmulatorArgs {
         }
         if !(0.0..=1.0).contains(&self.error_rate) {
             bail!("--error-rate must be between 0 and 1");
+        }
+        if !(0.0..=1.0).contains(&self.post_write_fault_rate) {
+            bail!("--post-write-fault-rate must be between 0 and 1");
         }
         let mut config = EmulatorConfig {
             port: self.port,
@@ -68,6 +82,9 @@ impl EmulatorArgs {
                 latency_ms: self.latency_ms,
                 error_rate: self.error_rate,
                 replication_lag_ms: self.replication_lag_ms,
+                post_write_fault_rate: self.post_write_fault_rate,
+                read_lag_ms: self.read_lag_ms,
+                fault_seed: self.fault_seed,
                 ..Knobs::default()
             },
             ..EmulatorConfig::default()
@@ -114,4 +131,48 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
         .await
         .ok();
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    fn knobs(flags: &[&str]) -> anyhow::Result<Knobs> {
+        let cli = Cli::try_parse_from(std::iter::once("emulator").chain(flags.iter().copied()))?;
+        Ok(cli.args.config()?.knobs)
+    }
+
+    #[test]
+    fn harshness_flags_reach_the_knobs() {
+        let set = knobs(&[
+            "--post-write-fault-rate",
+            "0.2",
+            "--read-lag-ms",
+            "1500",
+            "--fault-seed",
+            "7",
+        ])
+        .expect("valid flags");
+        assert_eq!(set.post_write_fault_rate, 0.2);
+        assert_eq!(set.read_lag_ms, 1500);
+        assert_eq!(set.fault_seed, Some(7));
+        let unset = knobs(&[]).expect("defaults");
+        assert_eq!(
+            (
+                unset.post_write_fault_rate,
+                unset.read_lag_ms,
+                unset.fault_seed
+            ),
+            (0.0, 0, None)
+        );
+        assert!(knobs(&["--post-write-fault-rate", "1.5"]).is_err());
+    }
 }

@@ -1,4 +1,7 @@
 pub mod bench;
+pub mod bench_chaos;
+pub mod bench_directory;
+pub mod bench_stats;
 pub mod bench_sync;
 pub mod demo;
 pub mod emulator;
@@ -9,4 +12,5 @@ pub mod mappings;
 pub mod providers;
 pub mod serve;
 pub mod sync;
+pub mod tokens;
 pub mod users;

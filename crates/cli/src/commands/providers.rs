@@ -132,10 +132,14 @@ pub struct ProviderSettingsArgs {
     /// Also remove Entra group members that are not linked directory users (true or false).
     #[arg(long, value_name = "BOOL")]
     remove_unmanaged_members: Option<bool>,
-    /// Accidental-delete protection: most deletes plus disables a full sync may do without
-    /// approval (default 500; 0: no limit).
+    /// Accidental-delete protection: most deletes plus disables a full sync, or direct syncs
+    /// within the window, may do without approval (default 500; 0: no limit).
     #[arg(long, value_name = "COUNT")]
     delete_threshold: Option<u32>,
+    /// The rolling window, in minutes, over which direct syncs' deletes and disables count
+    /// against the threshold (1 to 10080; default 60).
+    #[arg(long, value_name = "MINUTES")]
+    delete_window_minutes: Option<u32>,
     /// When full syncs run: cron, five fields, UTC.
     #[arg(long, value_name = "CRON")]
     schedule: Option<String>,
@@ -237,6 +241,11 @@ impl ProviderSettingsArgs {
             &mut body,
             "delete_threshold",
             self.delete_threshold.map(Value::from),
+        );
+        insert_some(
+            &mut body,
+            "delete_window_minutes",
+            self.delete_window_minutes.map(Value::from),
         );
         if self.schedule.is_some() || self.schedule_paused.is_some() {
             let mut schedule = Map::new();

@@ -59,6 +59,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let graph = config.graph_override()?;
     let mut state = AppState::new(store.clone(), secret_key);
     let mut workers = None;
+    let (stop_workers, workers_stopping) = tokio::sync::oneshot::channel::<()>();
     if config.workers {
         let runner = Arc::new(Runner::new(
             store.clone(),
@@ -67,18 +68,32 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             config.runner_options(),
             node_name(),
         ));
+        // A node whose key cannot open the stored credentials would fail every item it took:
+        // it refuses to take any, rather than stop the providers for every node.
+        runner.verify_secret_key().await.context(
+            "refusing to run sync workers: this node's secret key does not open the stored \
+             provider credentials (give every node the same secret_key, or set workers = false)",
+        )?;
         state = state.with_runner(runner.clone());
         tracing::info!("sync workers and schedules started");
-        workers = Some(tokio::spawn(runner.run(std::future::pending())));
+        workers = Some(tokio::spawn(runner.run(async {
+            let _ = workers_stopping.await;
+        })));
     }
-    let router = app(state, config.max_body_bytes);
-    axum::serve(listener, router)
+    // With each peer's address: refused tokens are counted per client.
+    let service = app(state, config.max_body_bytes)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;
-    // Work in flight is not lost: its rows' leases end and they are claimed again.
-    if let Some(workers) = workers {
-        workers.abort();
+    // Items in flight get a bounded time to finish; the rest are claimed again elsewhere when
+    // their leases end.
+    let _ = stop_workers.send(());
+    if let Some(workers) = workers
+        && let Err(error) = workers.await
+    {
+        tracing::warn!(%error, "the sync workers did not stop cleanly");
     }
     store.close().await;
     tracing::info!("stopped");

@@ -7,9 +7,10 @@ use std::{process::ExitCode, sync::Arc, time::Duration};
 use anyhow::{Context, bail};
 use clap::Args;
 use engine::DiscoveryProgress;
+use engine::Item;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::{RunStatus, Trigger};
-use runner::{ObjectRef, ObjectSync, Observer, Runner};
+use runner::{ObjectSync, Observer, Runner};
 use serde_json::{Value, json};
 use store::{ConnectOptions, Store, redact_url};
 
@@ -91,31 +92,24 @@ pub async fn run(settings: &Settings, args: SyncArgs) -> anyhow::Result<ExitCode
         return finish(settings, &store, &provider.name, run).await;
     }
     // Asking for a sync by hand is the administrator's "try again": it clears a stopped state.
-    store.set_provider_health(provider.id, None).await?;
+    // Queued and claimed here in one step, so that another node cannot take it over.
     let progress = SyncProgress::new();
-    let item = loop {
-        // Queued and leased here in one step, so that another node cannot take it over.
-        if let Some(item) = store
-            .claim_full_sync_now(
-                provider.id,
-                Trigger::Manual,
-                runner.owner(),
-                runner.options().lease,
-            )
-            .await?
-        {
-            break item;
+    let run = loop {
+        if let Some(run) = runner.sync_now(provider.id, &progress).await? {
+            break run;
         }
         progress.message("another node is running this provider's full sync; waiting for it");
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    let run = runner.run_full_sync(&item, &progress).await?;
     progress.bar.finish_and_clear();
     finish(settings, &store, &provider.name, run).await
 }
 
 /// The store, a runner over it, and the provider named `key`.
-async fn open(settings: &Settings, key: &str) -> anyhow::Result<(Store, Runner, model::Provider)> {
+async fn open(
+    settings: &Settings,
+    key: &str,
+) -> anyhow::Result<(Store, Arc<Runner>, model::Provider)> {
     let config = &settings.config;
     init_logging(config.log_format);
     let options = ConnectOptions {
@@ -135,13 +129,13 @@ async fn open(settings: &Settings, key: &str) -> anyhow::Result<(Store, Runner, 
     let Some(provider) = provider else {
         bail!("no provider has the id or name {key:?}");
     };
-    let runner = Runner::new(
+    let runner = Arc::new(Runner::new(
         store.clone(),
         Arc::new(secret_key),
         config.graph_override()?,
         config.runner_options(),
         node_name(),
-    );
+    ));
     Ok((store, runner, provider))
 }
 
@@ -149,14 +143,14 @@ async fn object_ref(
     store: &Store,
     user: Option<&str>,
     group: Option<&str>,
-) -> anyhow::Result<ObjectRef> {
+) -> anyhow::Result<Item> {
     if let Some(key) = user {
         let found = match key.parse::<uuid::Uuid>() {
             Ok(id) => Some(store.get_user(id.into()).await?),
             Err(_) => store.find_user_by_username(key).await?,
         };
         return found
-            .map(|user| ObjectRef::User(user.id))
+            .map(|user| Item::User(user.id))
             .with_context(|| format!("no user has the id or username {key:?}"));
     }
     let key = group.context("name a --user or a --group")?;
@@ -168,7 +162,7 @@ async fn object_ref(
         }
     };
     found
-        .map(|group| ObjectRef::Group(group.id))
+        .map(|group| Item::Group(group.id))
         .with_context(|| format!("no group has the id or name {key:?}"))
 }
 
@@ -216,26 +210,13 @@ async fn finish(
         "run": run.id,
         "status": run.status,
         "seconds": run.finished_at.map(|end| (end - run.started_at).num_milliseconds() as f64 / 1000.0),
-        "counts": run.counts,
+        "report": run.report,
         "error": run.error,
     });
     match settings.output {
         OutputFormat::Json => print_json(&summary),
         OutputFormat::Table => {
-            let mut flat = serde_json::Map::new();
-            for (key, value) in summary.as_object().into_iter().flatten() {
-                match value {
-                    Value::Object(counts) => {
-                        for (name, count) in counts {
-                            flat.insert(name.clone(), count.clone());
-                        }
-                    }
-                    other => {
-                        flat.insert(key.clone(), other.clone());
-                    }
-                }
-            }
-            print_object(OutputFormat::Table, &Value::Object(flat));
+            print_object(OutputFormat::Table, &summary_table(&summary, &run.report));
         }
     }
     store.close().await;
@@ -243,8 +224,35 @@ async fn finish(
         RunStatus::Succeeded => ExitCode::SUCCESS,
         // Some objects failed, or deletes beyond the threshold wait for approval: not done.
         RunStatus::Partial | RunStatus::AwaitingApproval => ExitCode::from(2),
-        RunStatus::Running | RunStatus::Stopped => ExitCode::FAILURE,
+        RunStatus::Running | RunStatus::Stopped | RunStatus::Interrupted => ExitCode::FAILURE,
     })
+}
+
+/// The summary as one flat table: the run's fields, then what it did.
+fn summary_table(summary: &Value, report: &model::RunReport) -> Value {
+    let mut flat = serde_json::Map::new();
+    for (key, value) in summary.as_object().into_iter().flatten() {
+        if key != "report" {
+            flat.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(discovery) = &report.discovery {
+        flat.insert("remote_users".into(), json!(discovery.remote_users));
+        flat.insert("remote_groups".into(), json!(discovery.remote_groups));
+    }
+    for (kind, count) in &report.outcomes {
+        flat.insert(kind.as_str().to_owned(), json!(count));
+    }
+    flat.insert("members_added".into(), json!(report.members.added));
+    flat.insert("members_removed".into(), json!(report.members.removed));
+    flat.insert("members_failed".into(), json!(report.members.failed));
+    if let Some(held) = report.held {
+        flat.insert("held_for_approval".into(), json!(held.count));
+        flat.insert("delete_threshold".into(), json!(held.threshold));
+    }
+    flat.insert("graph_requests".into(), json!(report.total_requests()));
+    flat.insert("throttled_wait_ms".into(), json!(report.throttle_wait_ms));
+    Value::Object(flat)
 }
 
 /// A progress bar on standard error (drawn only on a terminal).
@@ -284,7 +292,11 @@ impl Observer for SyncProgress {
         self.bar.set_position(done);
     }
 
-    fn members(&self, done: u64) {
-        self.bar.set_message(format!("members of {done} groups"));
+    fn members(&self, done: u64, total: u64) {
+        self.bar.set_message("members of groups");
+        if total > 0 {
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(done);
     }
 }

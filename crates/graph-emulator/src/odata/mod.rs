@@ -140,6 +140,17 @@ fn sortable(kind: Kind) -> &'static [&'static str] {
     }
 }
 
+/// True when a `Prefer` header of the request asks for `preference` (e.g. `return=minimal`,
+/// `create-if-missing`); several headers and comma-separated lists both count.
+pub fn prefers(headers: &HeaderMap, preference: &str) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case(preference))
+}
+
 /// True when the request carries `ConsistencyLevel: eventual` (advanced queries).
 pub fn eventual(headers: &HeaderMap) -> bool {
     headers

@@ -70,3 +70,46 @@ pub fn group_body(name: &str, nick: &str) -> serde_json::Map<String, Value> {
 pub fn id(o: &serde_json::Map<String, Value>) -> String {
     o["id"].as_str().expect("id").to_owned()
 }
+
+/// A wiremock server whose token endpoint for `tenant` issues tokens.
+pub async fn mock_graph(tenant: &str) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path(format!("/{tenant}/oauth2/v2.0/token")))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(
+            json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "tok"}),
+        ))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A client of `server` (login and Graph both there) with its own pacer (a fresh app id),
+/// no pacing and quick retries.
+pub fn mock_config(server: &wiremock::MockServer, tenant: &str) -> ClientConfig {
+    ClientConfig::new(
+        Endpoints::custom(&server.uri(), &format!("{}/v1.0", server.uri())),
+        tenant,
+        uuid::Uuid::new_v4().to_string(),
+        Credential::secret("s3cret"),
+    )
+    .with_pacing(PacingConfig::unlimited())
+    .with_retry(RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_total_delay: Duration::from_secs(2),
+    })
+}
+
+/// Requests `server` received on `path`.
+pub async fn received_on(server: &wiremock::MockServer, path: &str) -> Vec<wiremock::Request> {
+    server
+        .received_requests()
+        .await
+        .expect("recording is on")
+        .into_iter()
+        .filter(|r| r.url.path() == path)
+        .collect()
+}

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use graph_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use model::{
@@ -17,7 +17,7 @@ use store::{ProviderCredential, SecretKey, Store};
 pub struct Harness {
     pub emulator: RunningEmulator,
     pub store: Store,
-    pub runner: Runner,
+    pub runner: Arc<Runner>,
     pub provider: Provider,
     pub domain: String,
     pub key: Arc<SecretKey>,
@@ -76,28 +76,17 @@ impl Setup {
     }
 
     pub async fn settings(&self) -> ProviderSettings {
-        ProviderSettings {
-            tenant_id: self.emulator.tenant_id().to_owned(),
-            client_id: self.emulator.client_id().to_owned(),
-            cloud: model::Cloud::Global,
-            user_mappings: vec![mapping_id(&self.store, mapping::DEFAULT_USER_MAPPING_NAME).await],
-            group_mappings: vec![
-                mapping_id(&self.store, mapping::DEFAULT_GROUP_MAPPING_NAME).await,
-            ],
-            user_scope: Default::default(),
-            group_scope: Default::default(),
-            user_delete_action: Default::default(),
-            group_delete_action: Default::default(),
-            dry_run: false,
-            discovery: true,
-            remove_unmanaged_members: false,
-            delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
-            schedule: Schedule {
-                cron: "0 */4 * * *".into(),
-                paused: false,
-            },
-            enabled: true,
-        }
+        let mut settings = ProviderSettings::new(
+            self.emulator.tenant_id(),
+            self.emulator.client_id(),
+            vec![mapping_id(&self.store, mapping::DEFAULT_USER_MAPPING_NAME).await],
+            vec![mapping_id(&self.store, mapping::DEFAULT_GROUP_MAPPING_NAME).await],
+        );
+        settings.schedule = Schedule {
+            cron: "0 */4 * * *".into(),
+            paused: false,
+        };
+        settings
     }
 
     pub async fn user(&self, username: &str) -> User {
@@ -148,16 +137,18 @@ impl Setup {
         };
         let options = RunnerOptions {
             idle_poll: Duration::from_millis(10),
+            // The emulator has no lag unless a test asks for it: a 404 is a deletion at once.
+            replication_grace: Duration::ZERO,
             ..RunnerOptions::default()
         };
         let key = Arc::new(key);
-        let runner = Runner::new(
+        let runner = Arc::new(Runner::new(
             self.store.clone(),
             key.clone(),
             Some(graph),
             options,
             "test-node",
-        );
+        ));
         Harness {
             emulator: self.emulator,
             store: self.store,
@@ -172,19 +163,20 @@ impl Setup {
 
 impl Harness {
     /// Another runner on the same store and emulator (a second worker, or a restarted one).
-    pub fn another_runner(&self, name: &str) -> Runner {
+    pub fn another_runner(&self, name: &str) -> Arc<Runner> {
         self.runner_with(
             name,
             RunnerOptions {
                 idle_poll: Duration::from_millis(10),
+                replication_grace: Duration::ZERO,
                 ..RunnerOptions::default()
             },
         )
     }
 
     /// A runner with these options on the same store and emulator.
-    pub fn runner_with(&self, name: &str, options: RunnerOptions) -> Runner {
-        Runner::new(
+    pub fn runner_with(&self, name: &str, options: RunnerOptions) -> Arc<Runner> {
+        Arc::new(Runner::new(
             self.store.clone(),
             self.key.clone(),
             Some(GraphOverride {
@@ -194,7 +186,7 @@ impl Harness {
             }),
             options,
             name,
-        )
+        ))
     }
 
     /// Creates a user with an email in the tenant's domain (directly in the store).
@@ -225,25 +217,12 @@ impl Harness {
 
     /// Works until the provider's queue is empty (direct syncs).
     pub async fn drain(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let claimed = self.runner.work_once().await.expect("work");
-            let queued = self
-                .store
-                .queued_work(self.provider.id)
-                .await
-                .expect("queued work");
-            if claimed == 0 && queued == 0 {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the queue did not drain: {queued} rows left"
-            );
-            if claimed == 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
+        let left = self
+            .runner
+            .work_until_idle(self.provider.id, Duration::from_secs(30))
+            .await
+            .expect("work");
+        assert_eq!(left, 0, "the queue did not drain: {left} rows left");
     }
 
     pub fn remote_users(&self) -> Vec<Value> {
@@ -278,8 +257,21 @@ impl Harness {
         self.emulator.counters().writes
     }
 
+    /// A number from the run's report, by the name a run used to count it under.
     pub fn count(run: &Run, name: &str) -> u64 {
-        run.counts.get(name).and_then(Value::as_u64).unwrap_or(0)
+        let report = &run.report;
+        match name {
+            "members_added" => report.members.added,
+            "members_removed" => report.members.removed,
+            "members_failed" => report.members.failed,
+            "held_for_approval" => report.held.map_or(0, |held| held.count),
+            "remote_users" => report.discovery.as_ref().map_or(0, |d| d.remote_users),
+            "remote_groups" => report.discovery.as_ref().map_or(0, |d| d.remote_groups),
+            other => other
+                .parse::<model::OutcomeKind>()
+                .map(|kind| report.count(kind))
+                .unwrap_or_else(|e| panic!("{e}")),
+        }
     }
 }
 

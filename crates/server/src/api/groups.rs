@@ -84,21 +84,7 @@ pub async fn delete_group(
     ApiPath(key): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let group = resolve_group(&state.store, &key).await?;
-    let users = super::providers::providers_using(&state.store, |settings| {
-        settings.user_scope.filter_group == Some(group.id)
-            || matches!(&settings.group_scope, model::GroupScope::Selected { groups } if groups.contains(&group.id))
-    })
-    .await?;
-    if !users.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!(
-                "group {:?} is in the scope of the providers {users:?}; change their scope first",
-                group.name.as_str()
-            ),
-        ));
-    }
+    // Refused in the delete's own transaction while a provider's scope names the group.
     state.store.delete_group(group.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

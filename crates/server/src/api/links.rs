@@ -67,7 +67,12 @@ fn link_error(error: runner::LinkError) -> ApiError {
         LinkError::AlreadyLinked(_) | LinkError::RemoteTaken(..) => {
             ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string())
         }
-        LinkError::NoSuchRemote(..) => ApiError::not_found(error.to_string()),
+        LinkError::NoSuchRemote(..) | LinkError::NotLinked => {
+            ApiError::not_found(error.to_string())
+        }
+        LinkError::Runner(runner::RunnerError::Busy(_)) => {
+            ApiError::new(StatusCode::CONFLICT, "busy", error.to_string())
+        }
         LinkError::Remote(_) => ApiError::unavailable(error.to_string()),
         LinkError::Runner(runner::RunnerError::Store(error)) => error.into(),
         other => {
@@ -122,7 +127,7 @@ pub async fn get_link(
 ) -> Result<Json<LinkView>, ApiError> {
     let provider = resolve_provider(&state.store, &key).await?;
     let (kind, object) = resolve_object(&state.store, &kind, &object).await?;
-    let link = engine::Links::link(&state.store, provider.id, kind, object)
+    let link = engine::LinksRead::link(&state.store, provider.id, kind, object)
         .await
         .map_err(|_| ApiError::internal())?
         .ok_or_else(|| ApiError::not_found("this object is not linked"))?;
@@ -152,16 +157,24 @@ pub async fn create_link(
     ApiPath((key, kind, object)): ApiPath<(String, String, String)>,
     ApiJson(input): ApiJson<LinkInput>,
 ) -> Result<(StatusCode, Json<LinkView>), ApiError> {
+    // An Entra object id is a GUID: anything else could name another resource in the URL.
+    let remote_id = match input.remote_id.parse::<Uuid>() {
+        Ok(id) => id.hyphenated().to_string(),
+        Err(_) => {
+            return Err(ApiError::validation(
+                "remote_id",
+                format!(
+                    "remote_id {:?} is not an Entra object id (a GUID)",
+                    input.remote_id
+                ),
+            ));
+        }
+    };
     let provider = resolve_provider(&state.store, &key).await?;
     let (kind, object) = resolve_object(&state.store, &kind, &object).await?;
     let runner = node_runner(&state)?;
     let (link, remote) = runner
-        .link_by_hand(
-            provider.id,
-            kind,
-            object,
-            engine::RemoteId::new(input.remote_id),
-        )
+        .link_by_hand(provider.id, kind, object, engine::RemoteId::new(remote_id))
         .await
         .map_err(link_error)?;
     let mut view = LinkView::from(link);
@@ -175,22 +188,18 @@ pub async fn create_link(
     ("provider" = String, Path, description = "The provider's id or name"),
     ("kind" = String, Path, description = "`users` or `groups`"),
     ("object" = String, Path, description = "The user's id or username, or the group's id or name")),
-    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn delete_link(
     State(state): State<AppState>,
     ApiPath((key, kind, object)): ApiPath<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let provider = resolve_provider(&state.store, &key).await?;
     let (kind, object) = resolve_object(&state.store, &kind, &object).await?;
-    let store = &state.store;
-    let link = engine::Links::link(store, provider.id, kind, object)
+    let runner = node_runner(&state)?;
+    runner
+        .unlink_by_hand(provider.id, kind, object)
         .await
-        .map_err(|_| ApiError::internal())?;
-    if link.is_none() {
-        return Err(ApiError::not_found("this object is not linked"));
-    }
-    engine::Links::remove_link(store, provider.id, kind, object)
-        .await
-        .map_err(|_| ApiError::internal())?;
+        .map_err(link_error)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ mod members;
 mod providers;
 mod runs;
 mod sync;
+mod tokens;
 mod users;
 
 use utoipa::{
@@ -41,6 +42,7 @@ pub use keys::ListQuery;
         (name = "links", description = "Links between directory objects and Entra objects"),
         (name = "providers", description = "Entra ID providers (credentials are write-only)"),
         (name = "mappings", description = "Property mappings: expressions from directory objects to Graph properties"),
+        (name = "tokens", description = "API tokens: list, create, revoke (a token is shown only when made)"),
     )
 )]
 pub struct ApiDoc;
@@ -62,9 +64,9 @@ pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
     CommonResponses.modify(openapi);
 }
 
-/// Answers every operation can give whatever the handler does: 401 (no or a bad token), 400
-/// (a malformed query or path), and for operations with a body 413 and 415. Declared once here
-/// rather than on every handler.
+/// Answers every operation can give whatever the handler does: 401 (no or a bad token), 429
+/// (too many bad tokens from the client's address lately), 400 (a malformed query or path),
+/// and for operations with a body 413 and 415. Declared once here rather than on every handler.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -98,6 +100,11 @@ impl Modify for CommonResponses {
                 };
                 add("400", "The request is malformed or invalid");
                 add("401", "No API token, or one that is not valid");
+                add(
+                    "429",
+                    "Too many refused API tokens from this address lately; retry after \
+                     `Retry-After` seconds",
+                );
                 if has_body {
                     add("413", "The body is larger than the server accepts");
                     add("415", "The body is not JSON");
@@ -159,4 +166,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
             mappings::update_mapping,
             mappings::delete_mapping
         ))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
 }

@@ -7,12 +7,13 @@ use model::{
     Cloud, GroupDeleteAction, GroupId, GroupScope, MappingId, MappingKind, Provider, ProviderId,
     ProviderSettings, Schedule, UserDeleteAction, UserScope,
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use store::{ProviderCredential, ProviderUpdate, Store};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::keys::{ListQuery, collect_all, next_after, page, resolve_group};
+use super::keys::{ListQuery, next_after, page, resolve_group};
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
@@ -24,7 +25,9 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct CertificateInput {
     pub certificate_pem: String,
-    pub private_key_pem: String,
+    /// Write-only. Held as a secret, so that no `{:?}` of a request can show it.
+    #[schema(value_type = String, format = Password, write_only)]
+    pub private_key_pem: SecretString,
 }
 
 /// A user scope, groups named by id or name.
@@ -64,8 +67,9 @@ pub struct ProviderInput {
     /// The app registration's application (client) id.
     pub client_id: Option<String>,
     pub cloud: Option<Cloud>,
-    /// Write-only.
-    pub client_secret: Option<String>,
+    /// Write-only. Held as a secret, so that no `{:?}` of a request can show it.
+    #[schema(value_type = Option<String>, format = Password, write_only)]
+    pub client_secret: Option<SecretString>,
     /// Write-only.
     pub certificate: Option<CertificateInput>,
     /// User mappings in order, by id or name (default: the default user mapping).
@@ -83,6 +87,9 @@ pub struct ProviderInput {
     /// Accidental-delete protection: a full sync that would delete or disable more objects than
     /// this waits for approval (default 500; 0: no limit).
     pub delete_threshold: Option<u32>,
+    /// The rolling window, in minutes, over which direct syncs' deletes and disables count
+    /// against the threshold (1 to 10,080; default 60).
+    pub delete_window_minutes: Option<u32>,
     pub schedule: Option<ScheduleInput>,
     pub enabled: Option<bool>,
 }
@@ -111,11 +118,11 @@ fn credential(input: &mut ProviderInput) -> Result<Option<ProviderCredential>, A
             "certificate",
             "give either client_secret or certificate, not both",
         )),
-        (Some(secret), None) if secret.is_empty() => Err(ApiError::validation(
+        (Some(secret), None) if secret.expose_secret().is_empty() => Err(ApiError::validation(
             "client_secret",
             "client_secret must not be empty",
         )),
-        (Some(secret), None) => Ok(Some(ProviderCredential::ClientSecret(secret.into()))),
+        (Some(secret), None) => Ok(Some(ProviderCredential::ClientSecret(secret))),
         (None, Some(certificate)) => {
             if !certificate.certificate_pem.contains("BEGIN CERTIFICATE") {
                 return Err(ApiError::validation(
@@ -123,7 +130,11 @@ fn credential(input: &mut ProviderInput) -> Result<Option<ProviderCredential>, A
                     "certificate_pem must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
                 ));
             }
-            if !certificate.private_key_pem.contains("PRIVATE KEY") {
+            if !certificate
+                .private_key_pem
+                .expose_secret()
+                .contains("PRIVATE KEY")
+            {
                 return Err(ApiError::validation(
                     "certificate.private_key_pem",
                     "private_key_pem must be a PEM private key",
@@ -131,7 +142,7 @@ fn credential(input: &mut ProviderInput) -> Result<Option<ProviderCredential>, A
             }
             Ok(Some(ProviderCredential::Certificate {
                 certificate_pem: certificate.certificate_pem,
-                private_key_pem: certificate.private_key_pem.into(),
+                private_key_pem: certificate.private_key_pem,
             }))
         }
         (None, None) => Ok(None),
@@ -244,6 +255,9 @@ async fn apply_settings(
     if let Some(remove) = input.remove_unmanaged_members {
         settings.remove_unmanaged_members = remove;
     }
+    if let Some(window) = input.delete_window_minutes {
+        settings.delete_window_minutes = window;
+    }
     if let Some(threshold) = input.delete_threshold {
         settings.delete_threshold = threshold;
     }
@@ -304,23 +318,13 @@ pub async fn create_provider(
         ApiError::validation("client_secret", "give client_secret or certificate")
     })?;
     let id = ProviderId::new();
-    let mut settings = ProviderSettings {
-        tenant_id: required(input.tenant_id.take(), "tenant_id")?,
-        client_id: required(input.client_id.take(), "client_id")?,
-        cloud: Cloud::Global,
-        user_mappings: Vec::new(),
-        group_mappings: Vec::new(),
-        user_scope: UserScope::default(),
-        group_scope: GroupScope::All,
-        user_delete_action: UserDeleteAction::Delete,
-        group_delete_action: GroupDeleteAction::Delete,
-        dry_run: false,
-        discovery: true,
-        remove_unmanaged_members: false,
-        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
-        schedule: Schedule::default_for(id),
-        enabled: true,
-    };
+    let mut settings = ProviderSettings::new(
+        required(input.tenant_id.take(), "tenant_id")?,
+        required(input.client_id.take(), "client_id")?,
+        Vec::new(),
+        Vec::new(),
+    );
+    settings.schedule = Schedule::default_for(id);
     if input.user_mappings.is_none() {
         settings.user_mappings =
             default_mapping(store, mapping::DEFAULT_USER_MAPPING_NAME, "user_mappings").await?;
@@ -389,16 +393,31 @@ pub async fn delete_provider(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The providers that use a mapping or a group: such objects cannot be deleted (a vanished
-/// filter group would put every user out of scope, and so up for deletion in Entra).
-pub async fn providers_using(
-    store: &Store,
-    uses: impl Fn(&ProviderSettings) -> bool,
-) -> Result<Vec<String>, ApiError> {
-    let providers = collect_all(|page| store.list_providers(page), |p| p.id.as_uuid()).await?;
-    Ok(providers
-        .into_iter()
-        .filter(|provider| uses(&provider.settings))
-        .map(|provider| provider.name)
-        .collect())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_credential() {
+        let input: ProviderInput = crate::extract::parse_json(
+            br#"{"name": "Contoso", "client_secret": "hunter2-client-secret",
+                 "certificate": {"certificate_pem": "-----BEGIN CERTIFICATE-----",
+                                 "private_key_pem": "hunter2-private-key"}}"#,
+        )
+        .expect("valid input");
+        let shown = format!("{input:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("Contoso") && shown.contains("BEGIN CERTIFICATE"),
+            "{shown}"
+        );
+        assert_eq!(
+            input
+                .client_secret
+                .as_ref()
+                .map(|secret| secret.expose_secret()),
+            Some("hunter2-client-secret"),
+            "the value itself is kept"
+        );
+    }
 }

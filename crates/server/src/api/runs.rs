@@ -56,12 +56,15 @@ pub struct PlanQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PlanEntry {
     pub seq: i64,
-    /// `user`, `group` or `members`.
+    /// `user`, `group` or `members` (a group's membership).
     pub object_kind: String,
     pub object_id: Uuid,
     pub object_name: String,
+    /// The remote operations, in order: `create`, `adopt`, `update` (with each field's
+    /// `before` and `after`), `recreate`, `delete`, `disable`, `unlink`, `add_members`,
+    /// `remove_member`, each tagged by `operation`.
     #[schema(value_type = Vec<Object>)]
-    pub operations: serde_json::Value,
+    pub operations: Vec<engine::Operation>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -138,7 +141,7 @@ pub async fn get_plan(
         .into_iter()
         .map(|item| PlanEntry {
             seq: item.seq,
-            object_kind: item.object_kind,
+            object_kind: item.subject.as_str().to_owned(),
             object_id: item.object_id,
             object_name: item.object_name,
             operations: item.operations,

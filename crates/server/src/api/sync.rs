@@ -29,8 +29,10 @@ pub(super) fn node_runner(state: &AppState) -> Result<Arc<runner::Runner>, ApiEr
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderStatus {
     pub provider: String,
-    /// `healthy`, `stopped` (a mapping or authorisation error: see `reason`), `paused`, or
-    /// `awaiting_approval` (deletes beyond the threshold are held: see `approval_run`'s plan).
+    /// `healthy`, `stopped` (a mapping or authorisation error: see `reason`), `paused`,
+    /// `degraded` (Entra keeps timing out or cannot be reached: its work waits a while, see
+    /// `reason`), `dry_run` (plans only), or `awaiting_approval` (deletes beyond the threshold
+    /// are held: see `approval_run`'s plan).
     pub health: String,
     pub reason: Option<String>,
     /// The run whose deletes await approval; its plan lists them.
@@ -40,6 +42,8 @@ pub struct ProviderStatus {
     pub next_run_at: Option<DateTime<Utc>>,
     /// Objects and memberships waiting to be synced.
     pub queued: u64,
+    /// How long the oldest of them has waited, in seconds.
+    pub oldest_queued_seconds: Option<u64>,
 }
 
 /// Queue a full sync of the provider now (a manual run: it also clears a stopped state).
@@ -51,29 +55,39 @@ pub async fn request_sync(
     ApiPath(key): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let provider = resolve_provider(&state.store, &key).await?;
-    state.store.set_provider_health(provider.id, None).await?;
-    state
-        .store
-        .request_full_sync(provider.id, Trigger::Manual)
-        .await?;
+    state.store.request_manual_sync(provider.id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
 /// Make the provider's dry-run plan (nothing is written to Entra). Answers with the run at
-/// once; read it back until its status is no longer `running`, then read its plan.
+/// once; read it back until its status is no longer `running` (a run whose node dies becomes
+/// `interrupted`), then read its plan. One dry run of a provider at a time: while one is being
+/// made, the answer is 409 naming it.
 #[utoipa::path(post, path = "/providers/{provider}/plan", tag = "sync",
     params(("provider" = String, Path, description = "The provider's id or name")),
-    responses((status = 202, body = Run), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 202, body = Run), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 pub async fn request_plan(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let provider = resolve_provider(&state.store, &key).await?;
     let runner = node_runner(&state)?;
-    let run = state
-        .store
-        .start_run(provider.id, Trigger::Manual, true)
-        .await?;
+    let run = match runner.start_plan(provider.id, Trigger::Manual).await {
+        Ok(run) => run,
+        Err(runner::RunnerError::PlanRunning(run)) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("a dry run of this provider is being made already: run {run}"),
+            ));
+        }
+        Err(runner::RunnerError::Store(error)) => return Err(error.into()),
+        Err(error) => {
+            tracing::error!(%error, "starting a dry run");
+            return Err(ApiError::internal());
+        }
+    };
     let started = run.clone();
     tokio::spawn(async move {
         if let Err(error) = runner.plan_run(started, &runner::Quiet).await {
@@ -99,20 +113,29 @@ pub async fn provider_status(
         .await?
         .into_iter()
         .next();
+    let now = store.now().await?;
+    let degraded = sync.degraded_until.is_some_and(|until| until > now);
     let health = match (&sync.health_reason, provider.settings.enabled) {
         (Some(_), _) => "stopped",
         (None, false) => "paused",
         (None, true) if sync.approval_run.is_some() => "awaiting_approval",
+        (None, true) if degraded => "degraded",
+        (None, true) if sync.plans_only => "dry_run",
         (None, true) => "healthy",
     };
+    let reason = sync
+        .health_reason
+        .or_else(|| degraded.then_some(sync.degraded_reason).flatten());
+    let oldest = store.oldest_queued(provider.id).await?;
     Ok(Json(ProviderStatus {
         provider: provider.name,
         health: health.to_owned(),
-        reason: sync.health_reason,
+        reason,
         approval_run: sync.approval_run.map(|run| run.as_uuid()),
         last_run,
         next_run_at: sync.next_run_at,
         queued: store.queued_work(provider.id).await?,
+        oldest_queued_seconds: oldest.map(|at| (now - at).num_seconds().max(0).unsigned_abs()),
     }))
 }
 
@@ -149,7 +172,7 @@ pub async fn object_state(
     let store = &state.store;
     let provider = resolve_provider(store, &key).await?;
     let (kind, object_id) = resolve_object(store, &kind, &object).await?;
-    let link = engine::Links::link(store, provider.id, kind, object_id)
+    let link = engine::LinksRead::link(store, provider.id, kind, object_id)
         .await
         .map_err(|error| {
             tracing::error!(%error, "reading a link");
@@ -279,11 +302,9 @@ async fn sync_one(
     let store = &state.store;
     let provider = resolve_provider(store, &key).await?;
     let object = match (input.user, input.group) {
-        (Some(user), None) => {
-            runner::ObjectRef::User(super::keys::resolve_user(store, &user).await?.id)
-        }
+        (Some(user), None) => engine::Item::User(super::keys::resolve_user(store, &user).await?.id),
         (None, Some(group)) => {
-            runner::ObjectRef::Group(super::keys::resolve_group(store, &group).await?.id)
+            engine::Item::Group(super::keys::resolve_group(store, &group).await?.id)
         }
         _ => return Err(ApiError::validation("user", "give either user or group")),
     };
@@ -304,6 +325,11 @@ async fn sync_one(
             exchanges: serde_json::to_value(done.exchanges).unwrap_or_default(),
         })),
         Err(runner::RunnerError::Store(error)) => Err(error.into()),
+        Err(error @ runner::RunnerError::Busy(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "busy",
+            error.to_string(),
+        )),
         Err(error) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",

@@ -23,6 +23,14 @@ impl TestServer {
     }
 
     pub async fn start_with_limit(max_body_bytes: usize) -> Self {
+        Self::start_with(max_body_bytes, |state| state).await
+    }
+
+    /// A server whose state `configure` adjusts first (a shorter sign-in limit, say).
+    pub async fn start_with(
+        max_body_bytes: usize,
+        configure: impl FnOnce(AppState) -> AppState,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("api.db").display());
         let store = Store::connect(&url).await.expect("store");
@@ -39,8 +47,10 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (key, encoded) = store::SecretKey::generate().expect("secret key");
         let secret_key = store::SecretKey::from_base64(&encoded).expect("the same key");
-        let router = app(AppState::new(store.clone(), key), max_body_bytes);
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        let router = app(configure(AppState::new(store.clone(), key)), max_body_bytes);
+        // With the peer's address, as `serve` runs it: refused tokens are counted per client.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
         Self {
             base,
             token,
@@ -55,6 +65,20 @@ impl TestServer {
         self.client
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.token)
+    }
+
+    /// A bodiless call with another token than the server's.
+    pub async fn call_with(&self, token: &str, method: Method, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send");
+        let status = response.status();
+        let value = response.json().await.unwrap_or(Value::Null);
+        (status, value)
     }
 
     pub async fn call(

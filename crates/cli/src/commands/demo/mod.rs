@@ -15,7 +15,9 @@ use std::{
 use anyhow::{Context, bail};
 use clap::Args;
 use graph_emulator::{Emulator, EmulatorConfig, Knobs, RunningEmulator, TenantSize};
-use model::{ProviderId, ProviderSettings, RunStatus, Schedule, Trigger, UserKind, UserPatch};
+use model::{
+    OutcomeKind, ProviderId, ProviderSettings, RunStatus, Schedule, Trigger, UserKind, UserPatch,
+};
 use runner::{GraphOverride, Runner, RunnerOptions};
 use serde_json::{Value, json};
 use server::install_default_mappings;
@@ -105,7 +107,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ProviderId::new(),
         )
         .await?;
-    let runner = Runner::new(
+    let runner = Arc::new(Runner::new(
         store.clone(),
         key,
         Some(GraphOverride {
@@ -118,7 +120,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             ..RunnerOptions::default()
         },
         "demo",
-    );
+    ));
     say!(
         quiet,
         "3. Provider {:?}: default mappings, service accounts out of scope, users deleted in the directory are deleted in Entra.",
@@ -131,16 +133,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     if plan.status != RunStatus::Succeeded {
         bail!("the dry run stopped: {}", plan.error.unwrap_or_default());
     }
-    let count = |counts: &serde_json::Map<String, Value>, key: &str| {
-        counts.get(key).and_then(Value::as_u64).unwrap_or(0)
-    };
     say!(
         quiet,
         "4. Dry run (nothing written): the plan creates {} users and groups, adds {} members, deletes {}; {} objects out of scope.",
-        count(&plan.counts, "created"),
-        count(&plan.counts, "members_added"),
-        count(&plan.counts, "deleted"),
-        count(&plan.counts, "out_of_scope")
+        plan.report.count(OutcomeKind::Created),
+        plan.report.members.added,
+        plan.report.count(OutcomeKind::Deleted),
+        plan.report.count(OutcomeKind::OutOfScope)
     );
 
     let progress = SyncProgress::new();
@@ -154,8 +153,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         quiet,
         "5. Full sync {}: {} created, {} members added, in {:.1} s.",
         run.status,
-        count(&run.counts, "created"),
-        count(&run.counts, "members_added"),
+        run.report.count(OutcomeKind::Created),
+        run.report.members.added,
         sync_started.elapsed().as_secs_f64()
     );
     if run.status != RunStatus::Succeeded {
@@ -208,35 +207,24 @@ async fn settings(store: &Store, emulator: &RunningEmulator) -> anyhow::Result<P
             .map(|m| m.id)
             .with_context(|| format!("the {name} mapping"))
     };
-    Ok(ProviderSettings {
-        tenant_id: emulator.tenant_id().to_owned(),
-        client_id: emulator.client_id().to_owned(),
-        cloud: model::Cloud::Global,
-        user_mappings: vec![find(mapping::DEFAULT_USER_MAPPING_NAME).await?],
-        group_mappings: vec![find(mapping::DEFAULT_GROUP_MAPPING_NAME).await?],
-        user_scope: model::UserScope {
-            filter_group: None,
-            exclude_service_accounts: true,
-        },
-        group_scope: Default::default(),
-        user_delete_action: Default::default(),
-        group_delete_action: Default::default(),
-        dry_run: false,
-        discovery: true,
-        remove_unmanaged_members: false,
-        delete_threshold: model::DEFAULT_DELETE_THRESHOLD,
-        schedule: Schedule {
-            cron: "0 */4 * * *".into(),
-            paused: true,
-        },
-        enabled: true,
-    })
+    let mut settings = ProviderSettings::new(
+        emulator.tenant_id(),
+        emulator.client_id(),
+        vec![find(mapping::DEFAULT_USER_MAPPING_NAME).await?],
+        vec![find(mapping::DEFAULT_GROUP_MAPPING_NAME).await?],
+    );
+    settings.user_scope.exclude_service_accounts = true;
+    settings.schedule = Schedule {
+        cron: "0 */4 * * *".into(),
+        paused: true,
+    };
+    Ok(settings)
 }
 
 /// The handful of directory changes the demo makes, each shown as it lands.
 struct Changes<'a> {
     store: &'a Store,
-    runner: &'a Runner,
+    runner: &'a Arc<Runner>,
     provider: ProviderId,
     quiet: bool,
 }
@@ -320,18 +308,12 @@ impl Changes<'_> {
         let before = runtime.target.graph().metrics().requests;
         let clock = Instant::now();
         change.await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let claimed = self.runner.work_once().await?;
-            if claimed == 0 && self.store.queued_work(self.provider).await? == 0 {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("{what}: the direct sync did not finish within 30 s");
-            }
-            if claimed == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
+        let left = self
+            .runner
+            .work_until_idle(self.provider, Duration::from_secs(30))
+            .await?;
+        if left > 0 {
+            bail!("{what}: the direct sync did not finish within 30 s ({left} left)");
         }
         let elapsed = clock.elapsed();
         let after = runtime.target.graph().metrics().requests;

@@ -3,8 +3,10 @@
 
 use std::sync::Mutex;
 
-use engine::{
-    Anchor, MemberChange, Properties, RemoteId, RemoteKind, RemoteObject, RemotePage, Target,
+use crate::plan::Document;
+use crate::ports::{Target, TargetRead};
+use crate::remote::{
+    Anchor, CreateKey, MemberChange, Properties, RemoteId, RemoteKind, RemoteObject, RemotePage,
     TargetError,
 };
 use serde::Serialize;
@@ -27,7 +29,7 @@ pub struct Recorder<'a, T> {
     exchanges: Mutex<Vec<Exchange>>,
 }
 
-impl<'a, T: Target> Recorder<'a, T> {
+impl<'a, T> Recorder<'a, T> {
     pub fn new(inner: &'a T) -> Self {
         Self {
             inner,
@@ -97,7 +99,7 @@ fn page(result: &Result<RemotePage, TargetError>) -> Result<Value, TargetError> 
     }
 }
 
-impl<T: Target> Target for Recorder<'_, T> {
+impl<T: TargetRead> TargetRead for Recorder<'_, T> {
     async fn list(
         &self,
         kind: RemoteKind,
@@ -131,14 +133,31 @@ impl<T: Target> Target for Recorder<'_, T> {
         result
     }
 
+    async fn list_members(
+        &self,
+        group: &RemoteId,
+        next: Option<&str>,
+    ) -> Result<RemotePage, TargetError> {
+        let result = self.inner.list_members(group, next).await;
+        self.record(
+            format!("list members of group {group}"),
+            None,
+            &page(&result),
+        );
+        result
+    }
+}
+
+impl<T: Target> Target for Recorder<'_, T> {
     async fn create(
         &self,
         kind: RemoteKind,
         properties: &Properties,
+        key: &CreateKey,
     ) -> Result<RemoteObject, TargetError> {
-        let result = self.inner.create(kind, properties).await;
-        let sent = Value::Object(engine::redacted(properties));
-        self.record(format!("create {kind}"), Some(sent), &result);
+        let result = self.inner.create(kind, properties, key).await;
+        let sent = Value::Object(Document::new(properties.clone()).redacted());
+        self.record(format!("create {kind} (key {key})"), Some(sent), &result);
         result
     }
 
@@ -160,20 +179,6 @@ impl<T: Target> Target for Recorder<'_, T> {
     async fn delete(&self, kind: RemoteKind, id: &RemoteId) -> Result<(), TargetError> {
         let result = self.inner.delete(kind, id).await;
         self.record(format!("delete {kind} {id}"), None, &done(&result));
-        result
-    }
-
-    async fn list_members(
-        &self,
-        group: &RemoteId,
-        next: Option<&str>,
-    ) -> Result<RemotePage, TargetError> {
-        let result = self.inner.list_members(group, next).await;
-        self.record(
-            format!("list members of group {group}"),
-            None,
-            &page(&result),
-        );
         result
     }
 
