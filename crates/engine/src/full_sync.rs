@@ -107,6 +107,14 @@ impl<P: Plans> PlannedRemotes for PlanOverlay<'_, P> {
     ) -> Result<Option<Planned>, LocalError> {
         self.plans.planned(self.run, kind, object).await
     }
+
+    async fn planned_of(
+        &self,
+        kind: RemoteKind,
+        objects: &[uuid::Uuid],
+    ) -> Result<std::collections::HashMap<uuid::Uuid, Planned>, LocalError> {
+        self.plans.planned_of(self.run, kind, objects).await
+    }
 }
 
 /// Plan items buffered before they are written.

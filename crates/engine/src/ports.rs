@@ -5,6 +5,7 @@
 //! Reading and writing are separate traits, so that the planner, which only decides, cannot
 //! write: it is given [`TargetRead`] and [`LinksRead`], never [`Target`] or [`Links`].
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use mapping::{Mapped, MappingError};
@@ -157,6 +158,15 @@ pub trait LinksRead: Send + Sync {
         kind: RemoteKind,
         object: Uuid,
     ) -> impl Future<Output = Result<Option<Link>, LocalError>> + Send;
+
+    /// The links of these directory objects (those that have one), in no order: what a
+    /// membership step reads a page of members at a time instead of one query each.
+    fn links_of(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> impl Future<Output = Result<Vec<Link>, LocalError>> + Send;
 
     /// The link to this remote object, if any.
     fn link_to_remote(
@@ -316,6 +326,14 @@ pub trait Plans: Send + Sync {
         kind: RemoteKind,
         object: Uuid,
     ) -> impl Future<Output = Result<Option<Planned>, LocalError>> + Send;
+
+    /// [`Plans::planned`] for several objects at once: only those the plan changes appear.
+    fn planned_of(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Planned>, LocalError>> + Send;
 }
 
 /// Evaluating a provider's mappings. CPU work that may take up to the sandbox's limit: the

@@ -209,9 +209,11 @@ async fn a_run_whose_node_died_is_interrupted_and_another_node_finishes_the_sync
             .await
             .expect("runs");
         let old = runs.iter().find(|r| r.id == first.id).cloned();
+        // With a lease this short, a starved machine may cost the survivor a try too: the
+        // full sync is taken up again until one run of it succeeds.
         let new = runs
             .iter()
-            .find(|r| r.id != first.id && r.status != RunStatus::Running)
+            .find(|r| r.id != first.id && r.status == RunStatus::Succeeded)
             .cloned();
         if let (Some(old), Some(new)) = (old, new)
             && old.status != RunStatus::Running

@@ -24,6 +24,9 @@ pub(crate) fn remote_kind(kind: &str) -> Result<RemoteKind> {
     }
 }
 
+/// Ids bound per `IN (…)` list, well below both backends' limits on parameters.
+const IDS_PER_STATEMENT: usize = 500;
+
 macro_rules! select_links {
     ($tail:literal) => {
         concat!(
@@ -137,6 +140,35 @@ impl Store {
         row.map(Link::try_from).transpose()
     }
 
+    async fn find_links_of(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<Vec<Link>> {
+        let mut links = Vec::with_capacity(objects.len());
+        for chunk in objects.chunks(IDS_PER_STATEMENT) {
+            let rows: Vec<LinkRow> = read_pool!(self, pool, _d => {
+                let mut query = sqlx::QueryBuilder::new(select_links!(
+                    "WHERE provider_id = "
+                ));
+                query.push_bind(provider.as_uuid());
+                query.push(" AND kind = ").push_bind(kind.as_str());
+                query.push(" AND object_id IN (");
+                let mut ids = query.separated(", ");
+                for object in chunk {
+                    ids.push_bind(*object);
+                }
+                ids.push_unseparated(")");
+                query.build_query_as().fetch_all(pool).await?
+            });
+            for row in rows {
+                links.push(Link::try_from(row)?);
+            }
+        }
+        Ok(links)
+    }
+
     async fn find_link_to_remote(
         &self,
         provider: ProviderId,
@@ -205,6 +237,15 @@ impl LinksRead for Store {
         object: Uuid,
     ) -> Result<Option<Link>, LocalError> {
         Ok(self.find_link(provider, kind, object).await?)
+    }
+
+    async fn links_of(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<Vec<Link>, LocalError> {
+        Ok(self.find_links_of(provider, kind, objects).await?)
     }
 
     async fn link_to_remote(

@@ -1,6 +1,8 @@
 //! Plans, kept with their run: what a dry run found a real run would do, object by object, and
 //! the deletes accidental-delete protection holds. The engine's [`Plans`] port.
 
+use std::collections::HashMap;
+
 use engine::{LocalError, PlanItem, PlanSubject, Planned, Plans, RemoteKind};
 use model::RunId;
 use sqlx::types::Json;
@@ -128,7 +130,51 @@ impl Store {
         }
         Ok(planned)
     }
+
+    async fn find_planned_of(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<HashMap<Uuid, Planned>> {
+        let subject = match kind {
+            RemoteKind::User => PlanSubject::User,
+            RemoteKind::Group => PlanSubject::Group,
+        };
+        let mut planned = HashMap::new();
+        for chunk in objects.chunks(IDS_PER_STATEMENT) {
+            let rows: Vec<PlanRow> = read_pool!(self, pool, _d => {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT seq, object_kind, object_id, object_name, operations FROM plan_items \
+                     WHERE run_id = ",
+                );
+                query.push_bind(run.as_uuid());
+                query
+                    .push(" AND object_kind = ")
+                    .push_bind(subject_text(subject));
+                query.push(" AND object_id IN (");
+                let mut ids = query.separated(", ");
+                for object in chunk {
+                    ids.push_bind(*object);
+                }
+                ids.push_unseparated(") ORDER BY seq");
+                query.build_query_as().fetch_all(pool).await?
+            });
+            // In plan order: a later item's word on an object is the last one, as in
+            // `find_planned`.
+            for row in rows {
+                let item = PlanItem::try_from(row)?;
+                if let Some(step) = Planned::of(kind, item.object_id, &item.operations) {
+                    planned.insert(item.object_id, step);
+                }
+            }
+        }
+        Ok(planned)
+    }
 }
+
+/// Ids bound per `IN (…)` list, well below both backends' limits on parameters.
+const IDS_PER_STATEMENT: usize = 500;
 
 impl Plans for Store {
     async fn add_plan_items(&self, run: RunId, items: &[PlanItem]) -> Result<(), LocalError> {
@@ -142,5 +188,14 @@ impl Plans for Store {
         object: Uuid,
     ) -> Result<Option<Planned>, LocalError> {
         Ok(self.find_planned(run, kind, object).await?)
+    }
+
+    async fn planned_of(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<HashMap<Uuid, Planned>, LocalError> {
+        Ok(self.find_planned_of(run, kind, objects).await?)
     }
 }

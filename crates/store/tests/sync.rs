@@ -380,6 +380,29 @@ both_backends!(links_are_saved_found_replaced_and_removed, |t| {
     assert_eq!(port_first, first_page, "the port pages alike");
     assert_eq!(port_rest, rest);
 
+    // Links of many objects at once: those that have one, whatever else is asked.
+    let mut asked: Vec<Uuid> = (0..1200).map(|_| Uuid::now_v7()).collect();
+    asked.splice(600..600, objects.iter().copied());
+    let mut found: Vec<Uuid> = store
+        .links_of(provider, RemoteKind::User, &asked)
+        .await
+        .expect("links_of")
+        .iter()
+        .map(|link| link.object)
+        .collect();
+    found.sort();
+    let mut expected = objects.clone();
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(
+        store
+            .links_of(provider, RemoteKind::Group, &objects)
+            .await
+            .expect("links_of")
+            .is_empty(),
+        "kinds apart"
+    );
+
     store
         .delete_provider(provider)
         .await
@@ -2836,6 +2859,32 @@ both_backends!(planned_reads_back_what_a_plan_does_to_an_object, |t| {
         store.plan_items(run.id, 8, 100).await.expect("plan"),
         items[8..],
         "a page after a position"
+    );
+
+    // Many at once, as one at a time; more ids than one statement binds.
+    let mut asked = vec![
+        created, adopted, deleted, disabled, unlinked, updated, replaced, staff,
+    ];
+    asked.extend((0..1200).map(|_| Uuid::now_v7()));
+    for kind in [person, RemoteKind::Group] {
+        let mut one_by_one = std::collections::HashMap::new();
+        for &object in &asked {
+            if let Some(step) = store.planned(run.id, kind, object).await.expect("planned") {
+                one_by_one.insert(object, step);
+            }
+        }
+        let at_once = store
+            .planned_of(run.id, kind, &asked)
+            .await
+            .expect("planned_of");
+        assert_eq!(at_once, one_by_one, "{kind}");
+    }
+    assert_eq!(
+        store
+            .planned_of(run.id, person, &[])
+            .await
+            .expect("planned_of"),
+        std::collections::HashMap::new()
     );
 });
 

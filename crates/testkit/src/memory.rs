@@ -3,7 +3,7 @@
 //! per remote object, snapshots that never change once finished, a plan's snapshot never
 //! current, and atomic reservations against the threshold.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -238,6 +238,19 @@ impl LinksRead for MemoryStore {
         object: Uuid,
     ) -> Result<Option<Link>, LocalError> {
         Ok(self.state().links.get(&(provider, kind, object)).cloned())
+    }
+
+    async fn links_of(
+        &self,
+        provider: ProviderId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<Vec<Link>, LocalError> {
+        let state = self.state();
+        Ok(objects
+            .iter()
+            .filter_map(|object| state.links.get(&(provider, kind, *object)).cloned())
+            .collect())
     }
 
     async fn link_to_remote(
@@ -550,11 +563,28 @@ impl Plans for MemoryStore {
             RemoteKind::User => PlanSubject::User,
             RemoteKind::Group => PlanSubject::Group,
         };
+        // The last item that changes the object has the last word, as in the store.
         Ok(self.state().plans.get(&run).and_then(|items| {
             items
                 .iter()
+                .rev()
                 .filter(|item| item.subject == subject && item.object_id == object)
                 .find_map(|item| Planned::of(kind, object, &item.operations))
         }))
+    }
+
+    async fn planned_of(
+        &self,
+        run: RunId,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> Result<HashMap<Uuid, Planned>, LocalError> {
+        let mut planned = HashMap::new();
+        for object in objects {
+            if let Some(step) = self.planned(run, kind, *object).await? {
+                planned.insert(*object, step);
+            }
+        }
+        Ok(planned)
     }
 }

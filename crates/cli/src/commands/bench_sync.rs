@@ -110,10 +110,22 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
         .map(|g| g["members"].as_array().map_or(0, Vec::len) as u64)
         .sum();
     let writes = delta(&after_first, &before, "writes");
-    let floor = args.users + args.groups + args.memberships.div_ceil(20).max(args.groups);
+    let floor = args.users + args.groups + member_requests_floor(&store).await?;
     let naive = args.users + args.groups + args.memberships;
 
-    // 2. Nothing changed: a second full sync.
+    // 2. A dry run of the synced tenant: what planning costs, beside the full sync below
+    // that reads the same and writes nothing.
+    let clock = Instant::now();
+    let plan = runner
+        .plan(provider.id, model::Trigger::Manual, &Quiet)
+        .await?;
+    let plan_seconds = clock.elapsed().as_secs_f64();
+    let after_plan = emulator.counters().await?;
+    let plan_reads = delta(&after_plan, &after_first, "requests")
+        - delta(&after_plan, &after_first, "writes")
+        - delta(&after_plan, &after_first, "tokensIssued");
+
+    // 3. Nothing changed: a second full sync.
     store
         .request_full_sync(provider.id, model::Trigger::Manual)
         .await?;
@@ -124,12 +136,12 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
         .context("a full sync was queued")?;
     let second_seconds = clock.elapsed().as_secs_f64();
     let after_second = emulator.counters().await?;
-    let second_reads = delta(&after_second, &after_first, "requests")
-        - delta(&after_second, &after_first, "writes")
-        - delta(&after_second, &after_first, "tokensIssued");
+    let second_reads = delta(&after_second, &after_plan, "requests")
+        - delta(&after_second, &after_plan, "writes")
+        - delta(&after_second, &after_plan, "tokensIssued");
     let pages = args.users.div_ceil(999) + args.groups.div_ceil(999) + args.groups;
 
-    // 3. Direct-sync latency through the real API, idle, no throttling.
+    // 4. Direct-sync latency through the real API, idle, no throttling.
     emulator
         .set_knobs(json!({"throttle": false}))
         .await
@@ -155,13 +167,20 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
             "rss_mib_before": rss_before,
             "peak_rss_mib": peak_rss,
         },
+        "dry_run_of_the_synced_tenant": {
+            "status": plan.status,
+            "seconds": round(plan_seconds),
+            "read_requests": plan_reads,
+            "write_requests": delta(&after_plan, &after_first, "writes"),
+            "report": plan.report,
+        },
         "second_full_sync_unchanged": {
             "status": second.status,
             "seconds": round(second_seconds),
-            "write_requests": delta(&after_second, &after_first, "writes"),
+            "write_requests": delta(&after_second, &after_plan, "writes"),
             "read_requests": second_reads,
             "pages_of_users_groups_and_members": pages,
-            "requests_by_route": by_route_delta(&after_second, &after_first),
+            "requests_by_route": by_route_delta(&after_second, &after_plan),
         },
         "direct_sync_latency_ms": latency,
     });
@@ -211,6 +230,24 @@ async fn fill_directory(store: &Store, args: &BenchSync) -> anyhow::Result<()> {
     }
     store.import(batch).await?;
     Ok(())
+}
+
+/// The fewest member-add requests the directory's groups need: 20 members per request, counted
+/// group by group (a group is created empty, its members added after).
+async fn member_requests_floor(store: &Store) -> anyhow::Result<u64> {
+    use engine::Directory;
+    let mut requests = 0;
+    let mut after = None;
+    loop {
+        let page = store.groups_page(after, 500).await?;
+        let Some(last) = page.last() else {
+            return Ok(requests);
+        };
+        after = Some(last.id);
+        for group in &page {
+            requests += store.member_count(group.id).await?.div_ceil(20);
+        }
+    }
 }
 
 async fn direct_sync_latency(

@@ -3,6 +3,7 @@
 //! It reads only: it is given the target as [`TargetRead`] and the links as [`LinksRead`], so
 //! a plan cannot write anything, by construction.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -34,6 +35,13 @@ pub trait PlannedRemotes: Send + Sync {
         kind: RemoteKind,
         object: Uuid,
     ) -> impl Future<Output = Result<Option<Planned>, LocalError>> + Send;
+
+    /// [`PlannedRemotes::planned`] of several objects at once: only those planned appear.
+    fn planned_of(
+        &self,
+        kind: RemoteKind,
+        objects: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Planned>, LocalError>> + Send;
 }
 
 /// A real run: nothing is planned ahead.
@@ -43,6 +51,14 @@ pub struct NothingPlanned;
 impl PlannedRemotes for NothingPlanned {
     async fn planned(&self, _: RemoteKind, _: Uuid) -> Result<Option<Planned>, LocalError> {
         Ok(None)
+    }
+
+    async fn planned_of(
+        &self,
+        _: RemoteKind,
+        _: &[Uuid],
+    ) -> Result<HashMap<Uuid, Planned>, LocalError> {
+        Ok(HashMap::new())
     }
 }
 
