@@ -132,6 +132,8 @@ impl Runner {
             for (token, held) in rows {
                 if renewed.contains(&token) {
                     held.extend_from(sent, trusted(lease));
+                } else if !lock(&self.claims.rows).contains_key(&token) {
+                    // Finished while the renewal was on its way: its row is gone, not lost.
                 } else if !held.lost.swap(true, Ordering::Relaxed) {
                     warn!(claim = %token, "a claim was lost: its work stops here");
                 }

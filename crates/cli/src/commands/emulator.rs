@@ -57,7 +57,14 @@ pub struct EmulatorArgs {
     /// Seed for the fault decisions, so that a run's faults can be replayed.
     #[arg(long, value_name = "SEED")]
     fault_seed: Option<u64>,
+    /// Access-token lifetime in emulated seconds (Graph's 3,599 by default; under
+    /// `--time-scale 60` a token then lasts one real minute).
+    #[arg(long, default_value_t = 3599)]
+    token_lifetime_seconds: u64,
 }
+
+/// A year of emulated time: enough for a real hour at any time scale a bench uses.
+const MAX_TOKEN_LIFETIME_SECONDS: u64 = 365 * 24 * 3600;
 
 impl EmulatorArgs {
     fn config(&self) -> anyhow::Result<EmulatorConfig> {
@@ -70,12 +77,16 @@ impl EmulatorArgs {
         if !(0.0..=1.0).contains(&self.post_write_fault_rate) {
             bail!("--post-write-fault-rate must be between 0 and 1");
         }
+        if !(60..=MAX_TOKEN_LIFETIME_SECONDS).contains(&self.token_lifetime_seconds) {
+            bail!("--token-lifetime-seconds must be between 60 and {MAX_TOKEN_LIFETIME_SECONDS}");
+        }
         let mut config = EmulatorConfig {
             port: self.port,
             tenant_id: self.tenant_id.clone(),
             client_id: self.client_id.clone(),
             client_secret: Some(self.client_secret.clone()),
             time_scale: self.time_scale,
+            token_lifetime: Duration::from_secs(self.token_lifetime_seconds),
             knobs: Knobs {
                 throttle: self.throttle.is_some(),
                 tenant_size: self.throttle.unwrap_or_default(),
@@ -174,5 +185,22 @@ mod tests {
             (0.0, 0, None)
         );
         assert!(knobs(&["--post-write-fault-rate", "1.5"]).is_err());
+    }
+
+    fn config(flags: &[&str]) -> anyhow::Result<EmulatorConfig> {
+        let cli = Cli::try_parse_from(std::iter::once("emulator").chain(flags.iter().copied()))?;
+        cli.args.config()
+    }
+
+    #[test]
+    fn the_token_lifetime_is_graphs_unless_set_and_is_clamped() {
+        let lifetime = |flags: &[&str]| config(flags).map(|c| c.token_lifetime.as_secs());
+        assert_eq!(lifetime(&[]).expect("default"), 3599);
+        assert_eq!(
+            lifetime(&["--token-lifetime-seconds", "215940"]).expect("set"),
+            215_940
+        );
+        assert!(lifetime(&["--token-lifetime-seconds", "59"]).is_err());
+        assert!(lifetime(&["--token-lifetime-seconds", "99999999999"]).is_err());
     }
 }
