@@ -60,15 +60,7 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .filter(|token| !token.is_empty());
+    let token = bearer_token(request.headers());
     let refusal = match token {
         None => "an API token is required: send `Authorization: Bearer <token>`",
         Some(token) => match state.store.authenticate(token, TokenKind::Admin).await? {
@@ -78,16 +70,35 @@ pub async fn require_token(
             Authentication::Unknown => "the API token is not valid",
         },
     };
-    // Without the peer address (an app served without connect info), every client shares one
-    // count: guessing is still held back, valid tokens still pass.
-    let client = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip());
-    match state.sign_in_limiter.refuse(client, Instant::now()) {
+    match state
+        .sign_in_limiter
+        .refuse(client_address(&request), Instant::now())
+    {
         Some(retry_after) => Ok(too_many_attempts(retry_after.as_secs())),
         None => Err(ApiError::unauthorized(refusal)),
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|token| !token.is_empty())
+}
+
+/// The client's address, for counting its refused tokens. Without it (an app served without
+/// connect info), every client shares one count: guessing is still held back, valid tokens
+/// still pass.
+pub(crate) fn client_address(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
 }
 
 fn too_many_attempts(retry_after_seconds: u64) -> Response {

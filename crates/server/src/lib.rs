@@ -1,5 +1,5 @@
 //! The entrasync admin REST API: the directory over JSON under `/api/v1`, its OpenAPI document
-//! at `/api/v1/openapi.json`, and `/healthz` and `/readyz`. Business rules live in `store`,
+//! at `/api/v1/openapi.json`, inbound SCIM 2.0 under `/scim/v2`, and `/healthz` and `/readyz`. Business rules live in `store`,
 //! `runner` and `engine`; this crate maps HTTP onto them.
 
 pub mod api;
@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod scim_api;
 pub mod secret_key;
 
 use std::sync::Arc;
@@ -93,6 +94,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
                 async move { Json(openapi.as_ref().clone()) }
             }),
         )
+        .nest("/scim/v2", scim_api::routes(state.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::not_found("no such route") })

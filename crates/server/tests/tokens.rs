@@ -161,7 +161,7 @@ async fn bad_token_requests_get_a_4xx_naming_the_field() {
             "expires_in_days",
         ),
         (
-            json!({"name": "ci", "kind": "scim"}),
+            json!({"name": "ci", "kind": "root"}),
             StatusCode::BAD_REQUEST,
             "kind",
         ),

@@ -1,7 +1,7 @@
 //! API tokens: who may call entrasync's APIs. Only a SHA-256 of each token is kept; the token
 //! itself is shown once, by whoever made it.
 //!
-//! Every token has a kind, the API it opens (only [`TokenKind::Admin`] for now), a name unique
+//! Every token has a kind, the API it opens ([`TokenKind::Admin`] or [`TokenKind::Scim`]), a name unique
 //! regardless of case, an optional expiry and the time it was last used. The configured
 //! `admin_token` lives under one fixed id, so that configuring another value replaces the old
 //! one instead of adding to it.
@@ -38,12 +38,16 @@ const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 pub enum TokenKind {
     /// The admin REST API under `/api/v1`.
     Admin,
+    /// Inbound SCIM under `/scim/v2`, for one SCIM client (its name is recorded on what it
+    /// creates).
+    Scim,
 }
 
 impl TokenKind {
     pub fn as_str(self) -> &'static str {
         match self {
             TokenKind::Admin => "admin",
+            TokenKind::Scim => "scim",
         }
     }
 }
@@ -60,6 +64,7 @@ impl FromStr for TokenKind {
     fn from_str(text: &str) -> Result<Self, String> {
         match text {
             "admin" => Ok(TokenKind::Admin),
+            "scim" => Ok(TokenKind::Scim),
             other => Err(format!("unknown token kind {other:?}")),
         }
     }
@@ -434,7 +439,9 @@ mod tests {
     #[test]
     fn kinds_read_back_as_written() {
         assert_eq!("admin".parse::<TokenKind>(), Ok(TokenKind::Admin));
-        assert!("scim".parse::<TokenKind>().is_err());
+        assert_eq!("scim".parse::<TokenKind>(), Ok(TokenKind::Scim));
+        assert!("root".parse::<TokenKind>().is_err());
         assert_eq!(TokenKind::Admin.to_string(), "admin");
+        assert_eq!(TokenKind::Scim.to_string(), "scim");
     }
 }

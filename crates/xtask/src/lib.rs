@@ -1,5 +1,5 @@
 //! Checks of the workspace itself. The architecture's arrows, as `ARCHITECTURE.md` draws them
-//! (`model ← mapping ← engine ← {store, entra → msgraph} ← runner ← server ← cli`, with
+//! (`model ← mapping ← engine ← {store, entra → msgraph} ← runner ← server ← cli`, `scim ← server`, with
 //! `graph-emulator` depending on nothing of ours and `testkit` for tests only), written down
 //! once here and checked against `cargo metadata` by this crate's test.
 
@@ -10,6 +10,7 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
     ("mapping", &["model"]),
     ("engine", &["model", "mapping"]),
     ("msgraph", &[]),
+    ("scim", &[]),
     ("graph-emulator", &[]),
     ("entra", &["engine", "msgraph", "model"]),
     ("store", &["engine", "model", "mapping"]),
@@ -17,7 +18,10 @@ pub const ALLOWED: &[(&str, &[&str])] = &[
         "runner",
         &["engine", "entra", "mapping", "model", "msgraph", "store"],
     ),
-    ("server", &["engine", "mapping", "model", "runner", "store"]),
+    (
+        "server",
+        &["engine", "mapping", "model", "runner", "scim", "store"],
+    ),
     (
         "cli",
         &[

@@ -1,4 +1,4 @@
-//! `entrasync token …`: the admin API's tokens. A new token is printed once; listings never
+//! `entrasync token …`: API tokens (the admin API's, and SCIM clients'). A new token is printed once; listings never
 //! hold a token.
 
 use std::process::ExitCode;
@@ -23,10 +23,15 @@ pub enum TokenCommand {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Make an admin API token and print it, once.
+    /// Make an API token and print it, once.
     Create {
-        /// A name for it, unique regardless of case (to revoke it by).
+        /// A name for it, unique regardless of case (to revoke it by). A SCIM token's name is
+        /// recorded on every object its client creates: name it after the client.
         name: String,
+        /// What it opens: `admin` (the admin API) or `scim` (`/scim/v2` only, for one SCIM
+        /// client such as Okta or Entra's provisioning service).
+        #[arg(long, default_value = "admin", value_parser = ["admin", "scim"])]
+        kind: String,
         /// Days until it stops being accepted (1 to 3650; default: never).
         #[arg(long, value_name = "DAYS")]
         expires_in_days: Option<u32>,
@@ -67,10 +72,12 @@ pub async fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<E
         }
         TokenCommand::Create {
             name,
+            kind,
             expires_in_days,
         } => {
             let mut body = Map::new();
             body.insert("name".into(), json!(name));
+            body.insert("kind".into(), json!(kind));
             insert_some(
                 &mut body,
                 "expires_in_days",
@@ -85,8 +92,13 @@ pub async fn run(settings: &Settings, command: TokenCommand) -> anyhow::Result<E
                         None => "it does not expire".to_owned(),
                     };
                     println!(
-                        "Created the API token {} ({expiry}). It is shown only this once; keep \
+                        "Created the {} token {} ({expiry}). It is shown only this once; keep \
                          it somewhere safe:\n\n    {}\n",
+                        if created["kind"] == "scim" {
+                            "SCIM"
+                        } else {
+                            "API"
+                        },
                         created["name"],
                         created["token"].as_str().unwrap_or_default()
                     );

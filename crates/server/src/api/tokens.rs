@@ -27,6 +27,15 @@ pub struct NewTokenInput {
     /// Days until it stops being accepted, 1 to 3650; without it, it never expires.
     #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
+    /// Which API it opens: `admin` (the default) or `scim` (`/scim/v2` only, for one SCIM
+    /// client: name it after the client).
+    #[serde(default = "admin_kind")]
+    #[schema(value_type = String, example = "scim")]
+    pub kind: TokenKind,
+}
+
+fn admin_kind() -> TokenKind {
+    TokenKind::Admin
 }
 
 /// A stored token. The token itself is shown only by the answer that made it.
@@ -34,7 +43,7 @@ pub struct NewTokenInput {
 pub struct TokenInfo {
     pub id: Uuid,
     pub name: String,
-    /// Which API it opens: `admin` (this one).
+    /// Which API it opens: `admin` (`/api/v1`) or `scim` (`/scim/v2`).
     #[schema(value_type = String, example = "admin")]
     pub kind: TokenKind,
     pub created_at: DateTime<Utc>,
@@ -116,7 +125,7 @@ pub async fn list_tokens(
     Ok(Json(TokenPage { items, next_after }))
 }
 
-/// Make an admin API token. The answer holds the token, once.
+/// Make an API token (admin, or for one SCIM client). The answer holds the token, once.
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewTokenInput,
     responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_token(
@@ -142,12 +151,12 @@ pub async fn create_token(
         .store
         .create_api_token(NewApiToken {
             name: &input.name,
-            kind: TokenKind::Admin,
+            kind: input.kind,
             secret: &token,
             expires_at,
         })
         .await?;
-    tracing::info!(token = %stored.id, name = %stored.name, "API token created");
+    tracing::info!(token = %stored.id, name = %stored.name, kind = %stored.kind, "API token created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {

@@ -1,0 +1,296 @@
+//! `/scim/v2/Groups`: create, read, replace, patch, delete, list and search. A member added
+//! must be a user of the directory; groups do not nest.
+
+use std::collections::HashMap;
+
+use axum::{
+    Extension,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use model::{Group, GroupId, GroupName};
+use scim::ScimError;
+use serde_json::Value;
+use store::{GroupFilter, Page, ScimGroup};
+
+use super::{
+    auth::ScimClient,
+    group,
+    list::{ListQuery, Window, mentions},
+    response::{
+        ScimBody, ScimFailure, base_url, check_if_match, not_modified, not_modified_response,
+        resource, scim_json, version,
+    },
+};
+use crate::AppState;
+
+/// Groups read per page while a filter is evaluated over the whole directory.
+const SCAN_PAGE: u32 = 200;
+
+type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+fn params(params: Params) -> Result<HashMap<String, String>, ScimFailure> {
+    params
+        .map(|Query(params)| params)
+        .map_err(|error| ScimFailure(ScimError::invalid_syntax(error.body_text())))
+}
+
+fn group_id(text: &str) -> Result<GroupId, ScimFailure> {
+    text.parse::<uuid::Uuid>()
+        .map(GroupId::from_uuid)
+        .map_err(|_| {
+            ScimFailure(ScimError::not_found(format!(
+                "no Group has the id {text:?}"
+            )))
+        })
+}
+
+fn projected(mut resource: Value, query: &ListQuery) -> Value {
+    scim::project(
+        &mut resource,
+        query.attributes.as_deref(),
+        query.excluded.as_deref(),
+        &scim::GROUP,
+    );
+    resource
+}
+
+/// The group `partial` describes, over `current`.
+fn over(current: &Group, partial: group::PartialGroup) -> ScimGroup {
+    ScimGroup {
+        group: Group {
+            name: partial.name,
+            attributes: partial.attributes,
+            ..current.clone()
+        },
+        record: partial.record,
+        members: partial.members,
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(client): Extension<ScimClient>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let mut partial = group::from_resource(&body, None)?;
+    partial.record.client = Some(client.0);
+    let created = state
+        .store
+        .scim_create_group(
+            model::NewGroup {
+                name: partial.name,
+                attributes: partial.attributes,
+            },
+            partial.record,
+            &partial.members,
+        )
+        .await
+        .map_err(group::write_error)?;
+    tracing::info!(group = %created.group.id, "SCIM created a group");
+    Ok(resource(
+        StatusCode::CREATED,
+        &group::render(&created, &base_url(&headers), true),
+    ))
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_params(&params(query)?)?;
+    let found = state.store.scim_group(group_id(&id)?).await?;
+    let current = version(found.group.updated_at);
+    if not_modified(&headers, &current) {
+        return Ok(not_modified_response(&current));
+    }
+    let rendered = group::render(&found, &base_url(&headers), query.wants("members"));
+    Ok(resource(StatusCode::OK, &projected(rendered, &query)))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let id = group_id(&id)?;
+    let written = state
+        .store
+        .scim_modify_group(id, |current| {
+            check_if_match(&headers, &version(current.group.updated_at))?;
+            let partial = group::from_resource(&body, Some(&current.group.attributes))?;
+            Ok::<_, ScimError>(over(&current.group, partial))
+        })
+        .await
+        .map_err(group::write_error)??;
+    Ok(resource(
+        StatusCode::OK,
+        &group::render(&written, &base_url(&headers), true),
+    ))
+}
+
+/// Answered with 204 and the new version: a group's whole member list can be long, and
+/// clients that patch groups do not read it back.
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let id = group_id(&id)?;
+    let operations = scim::parse_patch(&body)?;
+    let base = base_url(&headers);
+    let written = state
+        .store
+        .scim_modify_group(id, |current| {
+            check_if_match(&headers, &version(current.group.updated_at))?;
+            let mut patched = group::render(current, &base, true);
+            scim::apply_patch(&mut patched, &operations, &scim::GROUP)?;
+            // The rendering held every attribute: what the patch left is the whole group.
+            let partial = group::from_resource(&patched, None)?;
+            Ok::<_, ScimError>(over(&current.group, partial))
+        })
+        .await
+        .map_err(group::write_error)??;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(tag) = HeaderValue::from_str(&version(written.group.updated_at)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimFailure> {
+    let id = group_id(&id)?;
+    if headers.contains_key(header::IF_MATCH) {
+        let current = state.store.get_group(id).await?;
+        check_if_match(&headers, &version(current.updated_at))?;
+    }
+    state.store.delete_group(id).await?;
+    tracing::info!(group = %id, "SCIM deleted a group");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_params(&params(query)?)?;
+    let answer = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &answer))
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_search(&body)?;
+    let answer = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &answer))
+}
+
+/// The groups the query's filter matches. An equality on `displayName`, `externalId` or `id`
+/// is answered from an index; members are read only when the answer or the filter needs them.
+async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Value, ScimFailure> {
+    let store = &state.store;
+    let with_members = query.wants("members");
+    let filter_members = query
+        .filter
+        .as_ref()
+        .is_some_and(|filter| mentions(filter, "members"));
+    let mut window = Window::new(query);
+    let indexed: Option<Vec<GroupId>> = if let Some(name) = query.equality("displayname") {
+        Some(match GroupName::parse(name) {
+            Ok(name) => store
+                .find_group_by_name(&name)
+                .await?
+                .map(|group| group.id)
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
+        })
+    } else if let Some(external_id) = query.equality("externalid") {
+        Some(store.groups_by_external_id(&external_id).await?)
+    } else {
+        query.equality("id").map(|id| {
+            id.parse::<uuid::Uuid>()
+                .map(GroupId::from_uuid)
+                .into_iter()
+                .collect()
+        })
+    };
+    let offer = |found: &ScimGroup, window: &mut Window| {
+        let rendered = group::render(found, base, with_members || filter_members);
+        let matches = query
+            .filter
+            .as_ref()
+            .is_none_or(|filter| filter.matches(&rendered, &scim::GROUP));
+        if matches && window.wants_next() {
+            let mut rendered = rendered;
+            if !with_members && let Some(object) = rendered.as_object_mut() {
+                object.remove("members");
+            }
+            window.push(projected(rendered, query));
+        }
+    };
+    if let Some(ids) = indexed {
+        for id in ids {
+            match store.scim_group(id).await {
+                Ok(found) => offer(&found, &mut window),
+                Err(store::StoreError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        return Ok(window.answer());
+    }
+    let mut after = None;
+    loop {
+        let page = store
+            .list_groups(
+                &GroupFilter::default(),
+                Page {
+                    after,
+                    limit: SCAN_PAGE,
+                },
+            )
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id.as_uuid());
+        if with_members || filter_members {
+            for found in page {
+                match store.scim_group(found.id).await {
+                    Ok(found) => offer(&found, &mut window),
+                    Err(store::StoreError::NotFound { .. }) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        } else {
+            let ids: Vec<GroupId> = page.iter().map(|group| group.id).collect();
+            let mut records = store.scim_group_records(&ids).await?;
+            for found in page {
+                let record = records.remove(&found.id).unwrap_or_default();
+                offer(
+                    &ScimGroup {
+                        group: found,
+                        record,
+                        members: Vec::new(),
+                    },
+                    &mut window,
+                );
+            }
+        }
+    }
+    Ok(window.answer())
+}

@@ -1,0 +1,201 @@
+//! Listing and searching (RFC 7644 §3.4.2, §3.4.3): the query as a `GET` has it in its query
+//! string and a `POST …/.search` in its body, and the paging of the matches.
+
+use std::collections::HashMap;
+
+use scim::{AttrPath, Filter, ScimError};
+use serde_json::Value;
+
+/// The most resources one answer holds (announced as the filter's `maxResults`).
+pub const MAX_RESULTS: u64 = 1000;
+
+/// What a list asks for.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+    pub attributes: Option<Vec<AttrPath>>,
+    pub excluded: Option<Vec<AttrPath>>,
+}
+
+fn number(name: &str, text: &str) -> Result<i64, ScimError> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {text:?}")))
+}
+
+impl ListQuery {
+    /// From a query string's parameters (names compared regardless of case).
+    pub fn from_params(params: &HashMap<String, String>) -> Result<Self, ScimError> {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, value)| value.as_str())
+        };
+        let start = get("startIndex")
+            .map(|text| number("startIndex", text))
+            .transpose()?;
+        let count = get("count").map(|text| number("count", text)).transpose()?;
+        Self::new(
+            get("filter"),
+            start,
+            count,
+            get("attributes"),
+            get("excludedAttributes"),
+        )
+    }
+
+    /// From a `SearchRequest` body.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let get = |name: &str| {
+            body.as_object().and_then(|object| {
+                object
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+                    .map(|(_, value)| value)
+            })
+        };
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::invalid_value(format!("{name} must list strings"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|items| Some(items.join(","))),
+                Some(_) => Err(ScimError::invalid_value(format!("{name} must be a string"))),
+            }
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("{name} must be an integer"))),
+                Some(Value::String(text)) => number(name, text).map(Some),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{name} must be an integer"
+                ))),
+            }
+        };
+        Self::new(
+            text("filter")?.as_deref(),
+            int("startIndex")?,
+            int("count")?,
+            text("attributes")?.as_deref(),
+            text("excludedAttributes")?.as_deref(),
+        )
+    }
+
+    fn new(
+        filter: Option<&str>,
+        start: Option<i64>,
+        count: Option<i64>,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> Result<Self, ScimError> {
+        let filter = match filter.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(scim::parse_filter(text)?),
+        };
+        // RFC 7644 §3.4.2.4: below 1 is 1; a negative count is 0; above the maximum, the
+        // maximum.
+        let start_index = start.map_or(1, |start| start.max(1)).unsigned_abs();
+        let count = count
+            .map_or(100, |count| count.max(0))
+            .unsigned_abs()
+            .min(MAX_RESULTS);
+        let list = |text: Option<&str>| -> Result<Option<Vec<AttrPath>>, ScimError> {
+            match text.map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(text) => scim::parse_attribute_list(text).map(Some),
+            }
+        };
+        Ok(Self {
+            filter,
+            start_index,
+            count,
+            attributes: list(attributes)?,
+            excluded: list(excluded)?,
+        })
+    }
+
+    /// The equality this query's filter holds on `key` (e.g. `username`), when it has one.
+    pub fn equality(&self, key: &str) -> Option<String> {
+        self.filter.as_ref().and_then(|filter| {
+            filter
+                .equalities()
+                .into_iter()
+                .find(|(path, _)| path == key)
+                .map(|(_, value)| value)
+        })
+    }
+
+    /// Whether an attribute is to be answered (so whether it must be read at all).
+    pub fn wants(&self, key: &str) -> bool {
+        if let Some(attributes) = &self.attributes {
+            return attributes
+                .iter()
+                .any(|path| path.key() == key || path.key().starts_with(&format!("{key}.")));
+        }
+        if let Some(excluded) = &self.excluded {
+            return !excluded.iter().any(|path| path.key() == key);
+        }
+        true
+    }
+}
+
+/// Counts matches and keeps the ones in the asked window.
+pub struct Window {
+    start_index: u64,
+    count: u64,
+    pub total: u64,
+    pub resources: Vec<Value>,
+}
+
+impl Window {
+    pub fn new(query: &ListQuery) -> Self {
+        Self {
+            start_index: query.start_index,
+            count: query.count,
+            total: 0,
+            resources: Vec::new(),
+        }
+    }
+
+    /// Counts one match; true when the window wants its resource (render it then).
+    pub fn wants_next(&mut self) -> bool {
+        self.total += 1;
+        self.total >= self.start_index && (self.resources.len() as u64) < self.count
+    }
+
+    pub fn push(&mut self, resource: Value) {
+        self.resources.push(resource);
+    }
+
+    pub fn answer(self) -> Value {
+        scim::list_response(self.total, self.start_index, self.resources)
+    }
+}
+
+/// Whether the filter names an attribute (by key, e.g. `members`).
+pub fn mentions(filter: &Filter, key: &str) -> bool {
+    let hits = |path: &AttrPath| path.key() == key || path.key().starts_with(&format!("{key}."));
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => hits(path),
+        Filter::ValuePath { path, .. } => hits(path),
+        Filter::And(left, right) | Filter::Or(left, right) => {
+            mentions(left, key) || mentions(right, key)
+        }
+        Filter::Not(inner) => mentions(inner, key),
+    }
+}

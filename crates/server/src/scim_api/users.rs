@@ -1,0 +1,248 @@
+//! `/scim/v2/Users`: create, read, replace, patch, delete, list and search.
+
+use std::collections::HashMap;
+
+use axum::{
+    Extension,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use model::UserId;
+use scim::ScimError;
+use serde_json::Value;
+use store::{Page, ScimUser, UserFilter};
+
+use super::{
+    auth::ScimClient,
+    list::{ListQuery, Window},
+    response::{
+        ScimBody, ScimFailure, base_url, check_if_match, not_modified, not_modified_response,
+        resource, scim_json, version,
+    },
+    user,
+};
+use crate::AppState;
+
+/// Users read per page while a filter is evaluated over the whole directory.
+const SCAN_PAGE: u32 = 500;
+
+type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+fn params(params: Params) -> Result<HashMap<String, String>, ScimFailure> {
+    params
+        .map(|Query(params)| params)
+        .map_err(|error| ScimFailure(ScimError::invalid_syntax(error.body_text())))
+}
+
+/// A user id from a path; one that cannot be an id names no user.
+fn user_id(text: &str) -> Result<UserId, ScimFailure> {
+    text.parse::<uuid::Uuid>()
+        .map(UserId::from_uuid)
+        .map_err(|_| ScimFailure(ScimError::not_found(format!("no User has the id {text:?}"))))
+}
+
+fn projected(mut resource: Value, query: &ListQuery) -> Value {
+    scim::project(
+        &mut resource,
+        query.attributes.as_deref(),
+        query.excluded.as_deref(),
+        &scim::USER,
+    );
+    resource
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(client): Extension<ScimClient>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let (partial, mut record) = user::from_resource(&body, None)?;
+    record.client = Some(client.0);
+    let created = state
+        .store
+        .scim_create_user(partial.into_new(), record)
+        .await?;
+    tracing::info!(user = %created.user.id, "SCIM created a user");
+    Ok(resource(
+        StatusCode::CREATED,
+        &user::render(&created, &base_url(&headers)),
+    ))
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_params(&params(query)?)?;
+    let found = state.store.scim_user(user_id(&id)?).await?;
+    let current = version(found.user.updated_at);
+    if not_modified(&headers, &current) {
+        return Ok(not_modified_response(&current));
+    }
+    let rendered = user::render(&found, &base_url(&headers));
+    Ok(resource(StatusCode::OK, &projected(rendered, &query)))
+}
+
+pub async fn replace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let id = user_id(&id)?;
+    let written = state
+        .store
+        .scim_modify_user(id, |current| {
+            check_if_match(&headers, &version(current.user.updated_at))?;
+            let (partial, record) = user::from_resource(&body, Some(&current.user.attributes))?;
+            Ok::<_, ScimError>(ScimUser {
+                user: partial.over(&current.user),
+                record,
+            })
+        })
+        .await??;
+    Ok(resource(
+        StatusCode::OK,
+        &user::render(&written, &base_url(&headers)),
+    ))
+}
+
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let id = user_id(&id)?;
+    let operations = scim::parse_patch(&body)?;
+    let base = base_url(&headers);
+    let written = state
+        .store
+        .scim_modify_user(id, |current| {
+            check_if_match(&headers, &version(current.user.updated_at))?;
+            let mut patched = user::render(current, &base);
+            scim::apply_patch(&mut patched, &operations, &scim::USER)?;
+            let (partial, record) = user::from_resource(&patched, Some(&current.user.attributes))?;
+            Ok::<_, ScimError>(ScimUser {
+                user: partial.over(&current.user),
+                record,
+            })
+        })
+        .await??;
+    Ok(resource(StatusCode::OK, &user::render(&written, &base)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimFailure> {
+    let id = user_id(&id)?;
+    if headers.contains_key(axum::http::header::IF_MATCH) {
+        let current = state.store.get_user(id).await?;
+        check_if_match(&headers, &version(current.updated_at))?;
+    }
+    state.store.delete_user(id).await?;
+    tracing::info!(user = %id, "SCIM deleted a user");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Params,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_params(&params(query)?)?;
+    let answer = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &answer))
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFailure> {
+    let query = ListQuery::from_search(&body)?;
+    let answer = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &answer))
+}
+
+/// The users the query's filter matches, as a list response. An equality on `userName`,
+/// `externalId` or `id` is answered from an index; any other filter reads the directory a
+/// page at a time.
+async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Value, ScimFailure> {
+    let store = &state.store;
+    let mut window = Window::new(query);
+    let offer = |found: &ScimUser, window: &mut Window| {
+        let rendered = user::render(found, base);
+        let matches = query
+            .filter
+            .as_ref()
+            .is_none_or(|filter| filter.matches(&rendered, &scim::USER));
+        if matches && window.wants_next() {
+            window.push(projected(rendered, query));
+        }
+    };
+    let indexed: Option<Vec<UserId>> = if let Some(name) = query.equality("username") {
+        Some(
+            store
+                .find_user_by_username(&name)
+                .await?
+                .map(|user| user.id)
+                .into_iter()
+                .collect(),
+        )
+    } else if let Some(external_id) = query.equality("externalid") {
+        Some(store.users_by_external_id(&external_id).await?)
+    } else {
+        query.equality("id").map(|id| {
+            id.parse::<uuid::Uuid>()
+                .map(UserId::from_uuid)
+                .into_iter()
+                .collect()
+        })
+    };
+    if let Some(ids) = indexed {
+        for id in ids {
+            match store.scim_user(id).await {
+                Ok(found) => offer(&found, &mut window),
+                Err(store::StoreError::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        return Ok(window.answer());
+    }
+    let mut after = None;
+    loop {
+        let page = store
+            .list_users(
+                &UserFilter::default(),
+                Page {
+                    after,
+                    limit: SCAN_PAGE,
+                },
+            )
+            .await?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id.as_uuid());
+        let ids: Vec<UserId> = page.iter().map(|user| user.id).collect();
+        let mut records = store.scim_user_records(&ids).await?;
+        for found in page {
+            let record = records.remove(&found.id).unwrap_or_default();
+            offer(
+                &ScimUser {
+                    user: found,
+                    record,
+                },
+                &mut window,
+            );
+        }
+    }
+    Ok(window.answer())
+}
