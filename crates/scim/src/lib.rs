@@ -13,6 +13,7 @@ mod path;
 mod projection;
 mod resolve;
 mod schema;
+mod sort;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{AttrPath, CompareOp, Filter, parse_filter};
@@ -21,6 +22,7 @@ pub use patch::{PatchOpKind, PatchOperation, apply_patch, parse_patch};
 pub use path::{PatchPath, parse_path};
 pub use projection::{parse_attribute_list, project};
 pub use schema::{GROUP, ResourceSchema, USER};
+pub use sort::{SortKey, sort_key};
 
 /// The core User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -94,7 +94,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
                 async move { Json(openapi.as_ref().clone()) }
             }),
         )
-        .nest("/scim/v2", scim_api::routes(state.clone()))
+        .nest("/scim/v2", scim_api::routes(state.clone(), max_body_bytes))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::not_found("no such route") })

@@ -809,8 +809,8 @@ async fn discovery_tells_what_is_supported() {
     assert_eq!(config["patch"]["supported"], true);
     assert_eq!(config["filter"]["supported"], true);
     assert_eq!(config["etag"]["supported"], true);
-    assert_eq!(config["bulk"]["supported"], false);
-    assert_eq!(config["sort"]["supported"], false);
+    assert_eq!(config["bulk"]["supported"], true);
+    assert_eq!(config["sort"]["supported"], true);
     let (_, types) = scim.call(Method::GET, "/ResourceTypes", None).await;
     assert_eq!(types["totalResults"], 2);
     let (status, user_type) = scim.call(Method::GET, "/ResourceTypes/User", None).await;
@@ -834,5 +834,188 @@ async fn discovery_tells_what_is_supported() {
         "what is not kept is not announced"
     );
     let (status, _) = scim.call(Method::GET, "/Bulk", None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn bulk_resolves_references_in_any_order_and_stops_on_errors() {
+    let scim = Scim::start().await;
+    let (status, answer) = scim
+        .call(
+            Method::POST,
+            "/Bulk",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    // Named before the users it lists: it waits for them.
+                    {"method": "POST", "path": "/Groups", "bulkId": "staff",
+                     "data": {"displayName": "Staff", "members": [{"type": "User", "value": "bulkId:ada"}, {"type": "User", "value": "bulkId:alan"}]}},
+                    {"method": "POST", "path": "/Users", "bulkId": "ada", "data": {"schemas": [USER], "userName": "ada@example.com"}},
+                    {"method": "POST", "path": "/Users", "bulkId": "alan", "data": {"schemas": [USER], "userName": "alan@example.com"}},
+                    {"method": "PATCH", "path": "/Users/bulkId:ada", "data": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "displayName", "value": "Ada Lovelace"}]}},
+                    {"method": "POST", "path": "/Users", "bulkId": "again", "data": {"userName": "ADA@example.com"}},
+                    {"method": "DELETE", "path": "/Users/bulkId:nobody"},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:BulkResponse"])
+    );
+    let results = answer["Operations"].as_array().expect("operations");
+    let statuses: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["201", "201", "201", "200", "409", "400"],
+        "{answer}"
+    );
+    assert_eq!(results[4]["response"]["scimType"], "uniqueness");
+    assert!(
+        results[1]["location"]
+            .as_str()
+            .is_some_and(|l| l.contains("/scim/v2/Users/"))
+    );
+    let group_location = results[0]["location"].as_str().expect("location");
+    let group_id = group_location.rsplit('/').next().expect("id");
+    let stored = scim
+        .server
+        .store
+        .scim_group(model::GroupId::from_uuid(group_id.parse().expect("uuid")))
+        .await
+        .expect("group");
+    assert_eq!(
+        stored.members.len(),
+        2,
+        "the references became the users' ids"
+    );
+    let (_, ada) = scim
+        .call(
+            Method::GET,
+            "/Users?filter=userName+eq+%22ada@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(ada["Resources"][0]["displayName"], "Ada Lovelace");
+
+    // failOnErrors: processing stops after that many errors.
+    let (status, stopped) = scim
+        .call(
+            Method::POST,
+            "/Bulk",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "failOnErrors": 1,
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "x", "data": {"userName": "ada@example.com"}},
+                    {"method": "POST", "path": "/Users", "bulkId": "y", "data": {"userName": "never@example.com"}},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        stopped["Operations"].as_array().map(Vec::len),
+        Some(1),
+        "{stopped}"
+    );
+    let (_, never) = scim
+        .call(
+            Method::GET,
+            "/Users?filter=userName+eq+%22never@example.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(never["totalResults"], 0);
+
+    // References in a circle cannot be resolved.
+    let (_, circle) = scim
+        .call(
+            Method::POST,
+            "/Bulk",
+            Some(json!({"Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "a@example.com", "title": "bulkId:b"}},
+                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "b@example.com", "title": "bulkId:a"}},
+            ]})),
+        )
+        .await;
+    let statuses: Vec<&str> = circle["Operations"]
+        .as_array()
+        .expect("ops")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["409", "409"], "{circle}");
+
+    let too_many: Vec<Value> = (0..1001)
+        .map(|n| json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"), "data": {"userName": format!("u{n}")}}))
+        .collect();
+    let (status, refused) = scim
+        .call(Method::POST, "/Bulk", Some(json!({"Operations": too_many})))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_scim_error(&refused, 413, Some("tooMany"));
+    let (_, config) = scim.call(Method::GET, "/ServiceProviderConfig", None).await;
+    assert_eq!(config["bulk"]["maxOperations"], 1000);
+    assert_eq!(config["bulk"]["maxPayloadSize"], 4 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn lists_sort_by_any_attribute() {
+    let scim = Scim::start().await;
+    for (name, title) in [("carol", "b"), ("alice", "c"), ("Bob", "a"), ("dave", "")] {
+        let mut body = json!({"userName": name});
+        if !title.is_empty() {
+            body["title"] = json!(title);
+        }
+        scim.call(Method::POST, "/Users", Some(body)).await;
+    }
+    let names = |page: &Value| -> Vec<String> {
+        page["Resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter_map(|r| r["userName"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let (_, ascending) = scim.call(Method::GET, "/Users?sortBy=userName", None).await;
+    assert_eq!(
+        names(&ascending),
+        ["alice", "Bob", "carol", "dave"],
+        "case-insensitive"
+    );
+    let (_, descending) = scim
+        .call(
+            Method::GET,
+            "/Users?sortBy=userName&sortOrder=descending&startIndex=2&count=2",
+            None,
+        )
+        .await;
+    assert_eq!(names(&descending), ["carol", "Bob"]);
+    assert_eq!(descending["totalResults"], 4);
+    let (_, by_title) = scim
+        .call(
+            Method::GET,
+            "/Users?sortBy=title&sortOrder=descending",
+            None,
+        )
+        .await;
+    assert_eq!(
+        names(&by_title),
+        ["alice", "carol", "Bob", "dave"],
+        "without a title: last"
+    );
+    let (status, bad) = scim
+        .call(
+            Method::GET,
+            "/Users?sortBy=userName&sortOrder=sideways",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_scim_error(&bad, 400, Some("invalidValue"));
 }

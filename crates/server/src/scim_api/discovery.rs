@@ -1,8 +1,9 @@
-//! Discovery (RFC 7644 §4): what this service supports, told truthfully: PATCH, filters and
-//! ETags yes; bulk, sorting and password changes no. The schemas list the attributes this
+//! Discovery (RFC 7644 §4): what this service supports, told truthfully: PATCH, bulk, filters,
+//! sorting and ETags yes; password changes no. The schemas list the attributes this
 //! service keeps.
 
 use axum::{
+    Extension,
     extract::Path,
     http::{HeaderMap, StatusCode},
     response::Response,
@@ -11,6 +12,7 @@ use scim::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA};
 use serde_json::{Value, json};
 
 use super::{
+    bulk::{BulkLimits, MAX_OPERATIONS},
     list::MAX_RESULTS,
     response::{ScimFailure, base_url, scim_json},
 };
@@ -19,17 +21,24 @@ const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProvid
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
-pub async fn service_provider_config(headers: HeaderMap) -> Response {
+pub async fn service_provider_config(
+    Extension(limits): Extension<BulkLimits>,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&headers);
     scim_json(
         StatusCode::OK,
         &json!({
             "schemas": [CONFIG_SCHEMA],
             "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "bulk": {
+                "supported": true,
+                "maxOperations": MAX_OPERATIONS,
+                "maxPayloadSize": limits.max_payload,
+            },
             "filter": {"supported": true, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": false},
-            "sort": {"supported": false},
+            "sort": {"supported": true},
             "etag": {"supported": true},
             "authenticationSchemes": [{
                 "type": "oauthbearertoken",

@@ -19,8 +19,8 @@ use super::{
     group,
     list::{ListQuery, Window, mentions},
     response::{
-        ScimBody, ScimFailure, base_url, check_if_match, not_modified, not_modified_response,
-        resource, scim_json, version,
+        ScimBody, ScimFailure, base_url, check_if_match, if_match, not_modified,
+        not_modified_response, resource, scim_json, version,
     },
 };
 use crate::AppState;
@@ -75,8 +75,19 @@ pub async fn create(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let mut partial = group::from_resource(&body, None)?;
-    partial.record.client = Some(client.0);
+    let created = create_one(&state, &client, &base_url(&headers), &body).await?;
+    Ok(resource(StatusCode::CREATED, &created))
+}
+
+/// Creates a group (with its members) from a resource; answers its rendering.
+pub(super) async fn create_one(
+    state: &AppState,
+    client: &ScimClient,
+    base: &str,
+    body: &Value,
+) -> Result<Value, ScimFailure> {
+    let mut partial = group::from_resource(body, None)?;
+    partial.record.client = Some(client.0.clone());
     let created = state
         .store
         .scim_create_group(
@@ -90,10 +101,7 @@ pub async fn create(
         .await
         .map_err(group::write_error)?;
     tracing::info!(group = %created.group.id, "SCIM created a group");
-    Ok(resource(
-        StatusCode::CREATED,
-        &group::render(&created, &base_url(&headers), true),
-    ))
+    Ok(group::render(&created, base, true))
 }
 
 pub async fn read(
@@ -118,20 +126,28 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let id = group_id(&id)?;
+    let written = replace_one(&state, &base_url(&headers), &id, if_match(&headers), &body).await?;
+    Ok(resource(StatusCode::OK, &written))
+}
+
+/// Replaces a group, its members too (PUT); answers its rendering.
+pub(super) async fn replace_one(
+    state: &AppState,
+    base: &str,
+    id: &str,
+    wanted_version: Option<&str>,
+    body: &Value,
+) -> Result<Value, ScimFailure> {
     let written = state
         .store
-        .scim_modify_group(id, |current| {
-            check_if_match(&headers, &version(current.group.updated_at))?;
-            let partial = group::from_resource(&body, Some(&current.group.attributes))?;
+        .scim_modify_group(group_id(id)?, |current| {
+            check_if_match(wanted_version, &version(current.group.updated_at))?;
+            let partial = group::from_resource(body, Some(&current.group.attributes))?;
             Ok::<_, ScimError>(over(&current.group, partial))
         })
         .await
         .map_err(group::write_error)??;
-    Ok(resource(
-        StatusCode::OK,
-        &group::render(&written, &base_url(&headers), true),
-    ))
+    Ok(group::render(&written, base, true))
 }
 
 /// Answered with 204 and the new version: a group's whole member list can be long, and
@@ -142,14 +158,28 @@ pub async fn patch(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let id = group_id(&id)?;
-    let operations = scim::parse_patch(&body)?;
-    let base = base_url(&headers);
+    let written = patch_one(&state, &base_url(&headers), &id, if_match(&headers), &body).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(tag) = HeaderValue::from_str(&written) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
+}
+
+/// Applies a PatchOp to a group; answers its new version.
+pub(super) async fn patch_one(
+    state: &AppState,
+    base: &str,
+    id: &str,
+    wanted_version: Option<&str>,
+    body: &Value,
+) -> Result<String, ScimFailure> {
+    let operations = scim::parse_patch(body)?;
     let written = state
         .store
-        .scim_modify_group(id, |current| {
-            check_if_match(&headers, &version(current.group.updated_at))?;
-            let mut patched = group::render(current, &base, true);
+        .scim_modify_group(group_id(id)?, |current| {
+            check_if_match(wanted_version, &version(current.group.updated_at))?;
+            let mut patched = group::render(current, base, true);
             scim::apply_patch(&mut patched, &operations, &scim::GROUP)?;
             // The rendering held every attribute: what the patch left is the whole group.
             let partial = group::from_resource(&patched, None)?;
@@ -157,11 +187,7 @@ pub async fn patch(
         })
         .await
         .map_err(group::write_error)??;
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(tag) = HeaderValue::from_str(&version(written.group.updated_at)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
-    Ok(response)
+    Ok(version(written.group.updated_at))
 }
 
 pub async fn delete(
@@ -169,14 +195,23 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimFailure> {
-    let id = group_id(&id)?;
-    if headers.contains_key(header::IF_MATCH) {
+    delete_one(&state, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn delete_one(
+    state: &AppState,
+    id: &str,
+    wanted_version: Option<&str>,
+) -> Result<(), ScimFailure> {
+    let id = group_id(id)?;
+    if wanted_version.is_some() {
         let current = state.store.get_group(id).await?;
-        check_if_match(&headers, &version(current.updated_at))?;
+        check_if_match(wanted_version, &version(current.updated_at))?;
     }
     state.store.delete_group(id).await?;
     tracing::info!(group = %id, "SCIM deleted a group");
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }
 
 pub async fn list(
@@ -208,7 +243,7 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
         .filter
         .as_ref()
         .is_some_and(|filter| mentions(filter, "members"));
-    let mut window = Window::new(query);
+    let mut window = Window::new(query, scim::GROUP);
     let indexed: Option<Vec<GroupId>> = if let Some(name) = query.equality("displayname") {
         Some(match GroupName::parse(name) {
             Ok(name) => store
@@ -235,12 +270,13 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
             .filter
             .as_ref()
             .is_none_or(|filter| filter.matches(&rendered, &scim::GROUP));
-        if matches && window.wants_next() {
-            let mut rendered = rendered;
-            if !with_members && let Some(object) = rendered.as_object_mut() {
-                object.remove("members");
-            }
-            window.push(projected(rendered, query));
+        if matches {
+            window.offer(found.group.id.as_uuid(), rendered, |mut rendered| {
+                if !with_members && let Some(object) = rendered.as_object_mut() {
+                    object.remove("members");
+                }
+                projected(rendered, query)
+            });
         }
     };
     if let Some(ids) = indexed {
@@ -290,6 +326,14 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
                     &mut window,
                 );
             }
+        }
+    }
+    for id in window.sorted_window() {
+        match store.scim_group(GroupId::from_uuid(id)).await {
+            Ok(found) => window.push(projected(group::render(&found, base, with_members), query)),
+            // Deleted since it was counted: the page is one shorter.
+            Err(store::StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(window.answer())

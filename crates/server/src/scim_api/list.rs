@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use scim::{AttrPath, Filter, ScimError};
+use scim::{AttrPath, Filter, ScimError, SortKey};
 use serde_json::Value;
 
 /// The most resources one answer holds (announced as the filter's `maxResults`).
@@ -18,6 +18,14 @@ pub struct ListQuery {
     pub count: u64,
     pub attributes: Option<Vec<AttrPath>>,
     pub excluded: Option<Vec<AttrPath>>,
+    pub sort: Option<SortBy>,
+}
+
+/// `sortBy` and `sortOrder`.
+#[derive(Debug, Clone)]
+pub struct SortBy {
+    pub path: AttrPath,
+    pub descending: bool,
 }
 
 fn number(name: &str, text: &str) -> Result<i64, ScimError> {
@@ -45,7 +53,8 @@ impl ListQuery {
             count,
             get("attributes"),
             get("excludedAttributes"),
-        )
+        )?
+        .sorted(get("sortBy"), get("sortOrder"))
     }
 
     /// From a `SearchRequest` body.
@@ -93,7 +102,29 @@ impl ListQuery {
             int("count")?,
             text("attributes")?.as_deref(),
             text("excludedAttributes")?.as_deref(),
-        )
+        )?
+        .sorted(text("sortBy")?.as_deref(), text("sortOrder")?.as_deref())
+    }
+
+    fn sorted(mut self, by: Option<&str>, order: Option<&str>) -> Result<Self, ScimError> {
+        let descending = match order.map(str::trim) {
+            None | Some("") => false,
+            Some(order) if order.eq_ignore_ascii_case("ascending") => false,
+            Some(order) if order.eq_ignore_ascii_case("descending") => true,
+            Some(order) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be ascending or descending, not {order:?}"
+                )));
+            }
+        };
+        self.sort = match by.map(str::trim) {
+            None | Some("") => None,
+            Some(by) => Some(SortBy {
+                path: AttrPath::parse(by)?,
+                descending,
+            }),
+        };
+        Ok(self)
     }
 
     fn new(
@@ -126,6 +157,7 @@ impl ListQuery {
             count,
             attributes: list(attributes)?,
             excluded: list(excluded)?,
+            sort: None,
         })
     }
 
@@ -154,28 +186,60 @@ impl ListQuery {
     }
 }
 
-/// Counts matches and keeps the ones in the asked window.
+/// Counts matches and keeps the ones in the asked window. Sorted, it keeps every match's key
+/// and id instead (never every resource), and the window's resources are read again once
+/// the order is known.
 pub struct Window {
     start_index: u64,
     count: u64,
+    sort: Option<SortBy>,
+    schema: scim::ResourceSchema,
+    keyed: Vec<(SortKey, uuid::Uuid)>,
     pub total: u64,
     pub resources: Vec<Value>,
 }
 
 impl Window {
-    pub fn new(query: &ListQuery) -> Self {
+    pub fn new(query: &ListQuery, schema: scim::ResourceSchema) -> Self {
         Self {
             start_index: query.start_index,
             count: query.count,
+            sort: query.sort.clone(),
+            schema,
+            keyed: Vec::new(),
             total: 0,
             resources: Vec::new(),
         }
     }
 
-    /// Counts one match; true when the window wants its resource (render it then).
-    pub fn wants_next(&mut self) -> bool {
+    /// Offers one match (`resource`, already filtered); `finish` renders it for the answer
+    /// when it falls in the window.
+    pub fn offer(&mut self, id: uuid::Uuid, resource: Value, finish: impl FnOnce(Value) -> Value) {
         self.total += 1;
-        self.total >= self.start_index && (self.resources.len() as u64) < self.count
+        if let Some(sort) = &self.sort {
+            let key = scim::sort_key(&resource, &sort.path, &self.schema);
+            self.keyed.push((key, id));
+        } else if self.total >= self.start_index && (self.resources.len() as u64) < self.count {
+            self.resources.push(finish(resource));
+        }
+    }
+
+    /// When sorted, the ids of the window's resources, in order (read and `push` them).
+    pub fn sorted_window(&mut self) -> Vec<uuid::Uuid> {
+        let Some(sort) = &self.sort else {
+            return Vec::new();
+        };
+        let descending = sort.descending;
+        self.keyed
+            .sort_by(|(a, a_id), (b, b_id)| a.compare(b, descending).then(a_id.cmp(b_id)));
+        let skip = usize::try_from(self.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+        let take = usize::try_from(self.count).unwrap_or(usize::MAX);
+        self.keyed
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|(_, id)| *id)
+            .collect()
     }
 
     pub fn push(&mut self, resource: Value) {

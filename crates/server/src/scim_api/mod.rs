@@ -5,6 +5,7 @@
 //! records, so that every SCIM write reaches Entra through the direct sync.
 
 mod auth;
+mod bulk;
 mod discovery;
 mod group;
 mod groups;
@@ -14,7 +15,7 @@ mod user;
 mod users;
 
 use axum::{
-    Router, middleware,
+    Extension, Router, middleware,
     routing::{get, post},
 };
 
@@ -25,9 +26,11 @@ pub use response::ScimFailure;
 /// The media type of every answer.
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
-/// The routes under `/scim/v2`, behind SCIM tokens.
-pub fn routes(state: AppState) -> Router<AppState> {
+/// The routes under `/scim/v2`, behind SCIM tokens. `max_body_bytes` is the server's body
+/// limit, announced as the largest bulk request.
+pub fn routes(state: AppState, max_body_bytes: usize) -> Router<AppState> {
     Router::new()
+        .route("/Bulk", post(bulk::bulk))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
         .route(
@@ -64,6 +67,9 @@ pub fn routes(state: AppState) -> Router<AppState> {
                 "this SCIM endpoint does not take that method",
             ))
         })
+        .layer(Extension(bulk::BulkLimits {
+            max_payload: max_body_bytes,
+        }))
         .layer(middleware::from_fn_with_state(
             state,
             auth::require_scim_token,

@@ -97,12 +97,16 @@ fn names(header_value: &str, current: &str) -> bool {
         .any(|tag| tag.trim() == "*" || bare(tag) == bare(current))
 }
 
-/// Refuses a write whose `If-Match` names another version than `current` (412).
-pub fn check_if_match(headers: &HeaderMap, current: &str) -> Result<(), ScimError> {
-    match headers
+/// The `If-Match` of a request (a bulk operation's `version` plays its part).
+pub fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::IF_MATCH)
         .and_then(|value| value.to_str().ok())
-    {
+}
+
+/// Refuses a write whose `If-Match` names another version than `current` (412).
+pub fn check_if_match(wanted: Option<&str>, current: &str) -> Result<(), ScimError> {
+    match wanted {
         Some(wanted) if !names(wanted, current) => Err(ScimError::precondition_failed(format!(
             "the resource is at version {current}, not {wanted}: read it again"
         ))),

@@ -17,8 +17,8 @@ use super::{
     auth::ScimClient,
     list::{ListQuery, Window},
     response::{
-        ScimBody, ScimFailure, base_url, check_if_match, not_modified, not_modified_response,
-        resource, scim_json, version,
+        ScimBody, ScimFailure, base_url, check_if_match, if_match, not_modified,
+        not_modified_response, resource, scim_json, version,
     },
     user,
 };
@@ -58,17 +58,25 @@ pub async fn create(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let (partial, mut record) = user::from_resource(&body, None)?;
-    record.client = Some(client.0);
+    let created = create_one(&state, &client, &base_url(&headers), &body).await?;
+    Ok(resource(StatusCode::CREATED, &created))
+}
+
+/// Creates a user from a resource; answers its rendering.
+pub(super) async fn create_one(
+    state: &AppState,
+    client: &ScimClient,
+    base: &str,
+    body: &Value,
+) -> Result<Value, ScimFailure> {
+    let (partial, mut record) = user::from_resource(body, None)?;
+    record.client = Some(client.0.clone());
     let created = state
         .store
         .scim_create_user(partial.into_new(), record)
         .await?;
     tracing::info!(user = %created.user.id, "SCIM created a user");
-    Ok(resource(
-        StatusCode::CREATED,
-        &user::render(&created, &base_url(&headers)),
-    ))
+    Ok(user::render(&created, base))
 }
 
 pub async fn read(
@@ -93,22 +101,30 @@ pub async fn replace(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let id = user_id(&id)?;
+    let written = replace_one(&state, &base_url(&headers), &id, if_match(&headers), &body).await?;
+    Ok(resource(StatusCode::OK, &written))
+}
+
+/// Replaces a user with a resource (PUT); answers its rendering.
+pub(super) async fn replace_one(
+    state: &AppState,
+    base: &str,
+    id: &str,
+    wanted_version: Option<&str>,
+    body: &Value,
+) -> Result<Value, ScimFailure> {
     let written = state
         .store
-        .scim_modify_user(id, |current| {
-            check_if_match(&headers, &version(current.user.updated_at))?;
-            let (partial, record) = user::from_resource(&body, Some(&current.user.attributes))?;
+        .scim_modify_user(user_id(id)?, |current| {
+            check_if_match(wanted_version, &version(current.user.updated_at))?;
+            let (partial, record) = user::from_resource(body, Some(&current.user.attributes))?;
             Ok::<_, ScimError>(ScimUser {
                 user: partial.over(&current.user),
                 record,
             })
         })
         .await??;
-    Ok(resource(
-        StatusCode::OK,
-        &user::render(&written, &base_url(&headers)),
-    ))
+    Ok(user::render(&written, base))
 }
 
 pub async fn patch(
@@ -117,14 +133,24 @@ pub async fn patch(
     headers: HeaderMap,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
-    let id = user_id(&id)?;
-    let operations = scim::parse_patch(&body)?;
-    let base = base_url(&headers);
+    let written = patch_one(&state, &base_url(&headers), &id, if_match(&headers), &body).await?;
+    Ok(resource(StatusCode::OK, &written))
+}
+
+/// Applies a PatchOp to a user; answers its rendering.
+pub(super) async fn patch_one(
+    state: &AppState,
+    base: &str,
+    id: &str,
+    wanted_version: Option<&str>,
+    body: &Value,
+) -> Result<Value, ScimFailure> {
+    let operations = scim::parse_patch(body)?;
     let written = state
         .store
-        .scim_modify_user(id, |current| {
-            check_if_match(&headers, &version(current.user.updated_at))?;
-            let mut patched = user::render(current, &base);
+        .scim_modify_user(user_id(id)?, |current| {
+            check_if_match(wanted_version, &version(current.user.updated_at))?;
+            let mut patched = user::render(current, base);
             scim::apply_patch(&mut patched, &operations, &scim::USER)?;
             let (partial, record) = user::from_resource(&patched, Some(&current.user.attributes))?;
             Ok::<_, ScimError>(ScimUser {
@@ -133,7 +159,7 @@ pub async fn patch(
             })
         })
         .await??;
-    Ok(resource(StatusCode::OK, &user::render(&written, &base)))
+    Ok(user::render(&written, base))
 }
 
 pub async fn delete(
@@ -141,14 +167,25 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ScimFailure> {
-    let id = user_id(&id)?;
-    if headers.contains_key(axum::http::header::IF_MATCH) {
+    delete_one(&state, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deletes a user (the provider's delete action and the accidental-delete guard then apply,
+/// as to any directory delete).
+pub(super) async fn delete_one(
+    state: &AppState,
+    id: &str,
+    wanted_version: Option<&str>,
+) -> Result<(), ScimFailure> {
+    let id = user_id(id)?;
+    if wanted_version.is_some() {
         let current = state.store.get_user(id).await?;
-        check_if_match(&headers, &version(current.updated_at))?;
+        check_if_match(wanted_version, &version(current.updated_at))?;
     }
     state.store.delete_user(id).await?;
     tracing::info!(user = %id, "SCIM deleted a user");
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(())
 }
 
 pub async fn list(
@@ -176,15 +213,17 @@ pub async fn search(
 /// page at a time.
 async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Value, ScimFailure> {
     let store = &state.store;
-    let mut window = Window::new(query);
+    let mut window = Window::new(query, scim::USER);
     let offer = |found: &ScimUser, window: &mut Window| {
         let rendered = user::render(found, base);
         let matches = query
             .filter
             .as_ref()
             .is_none_or(|filter| filter.matches(&rendered, &scim::USER));
-        if matches && window.wants_next() {
-            window.push(projected(rendered, query));
+        if matches {
+            window.offer(found.user.id.as_uuid(), rendered, |rendered| {
+                projected(rendered, query)
+            });
         }
     };
     let indexed: Option<Vec<UserId>> = if let Some(name) = query.equality("username") {
@@ -242,6 +281,14 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
                 },
                 &mut window,
             );
+        }
+    }
+    for id in window.sorted_window() {
+        match store.scim_user(UserId::from_uuid(id)).await {
+            Ok(found) => window.push(projected(user::render(&found, base), query)),
+            // Deleted since it was counted: the page is one shorter.
+            Err(store::StoreError::NotFound { .. }) => {}
+            Err(error) => return Err(error.into()),
         }
     }
     Ok(window.answer())
