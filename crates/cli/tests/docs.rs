@@ -171,6 +171,12 @@ async fn create_a_provider_then_mappings_then_operating_run_as_written() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_the_directory_with_scim_runs_as_written() {
+    let environment = environment().await;
+    run_doc(&environment, "scim.md");
+}
+
 #[test]
 fn every_doc_is_exercised_here() {
     let mut docs: Vec<String> = std::fs::read_dir(docs_dir())
@@ -185,7 +191,8 @@ fn every_doc_is_exercised_here() {
             "configure-entra-id.md",
             "create-a-provider.md",
             "operating.md",
-            "property-mappings.md"
+            "property-mappings.md",
+            "scim.md"
         ],
         "a new doc must be run by a test in this file"
     );

@@ -362,6 +362,12 @@ async fn entra_provisioning_a_group() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let group_id = id_of(&group);
+    let (_, shown) = scim
+        .server
+        .call(Method::GET, &format!("/api/v1/groups/{group_id}"), None)
+        .await;
+    assert_eq!(shown["scim"]["client"], "okta", "{shown}");
+    assert_eq!(shown["name"], "Engineering");
     let (status, _) = scim
         .call(
             Method::PATCH,

@@ -5,7 +5,7 @@ use store::GroupFilter;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::keys::{GroupPage, next_after, page, resolve_group};
+use super::keys::{GroupDetail, GroupPage, ScimOrigin, next_after, page, resolve_group};
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
@@ -51,15 +51,25 @@ pub async fn create_group(
     Ok((StatusCode::CREATED, Json(group)))
 }
 
-/// Get a group by id or name.
+/// Get a group by id or name (with the SCIM client that created it, if one did).
 #[utoipa::path(get, path = "/groups/{group}", tag = "groups",
     params(("group" = String, Path, description = "The group's id or name")),
-    responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = GroupDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_group(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
-) -> Result<Json<Group>, ApiError> {
-    Ok(Json(resolve_group(&state.store, &key).await?))
+) -> Result<Json<GroupDetail>, ApiError> {
+    let group = resolve_group(&state.store, &key).await?;
+    let record = state
+        .store
+        .scim_group_records(&[group.id])
+        .await?
+        .remove(&group.id)
+        .unwrap_or_default();
+    Ok(Json(GroupDetail {
+        group,
+        scim: ScimOrigin::of(record),
+    }))
 }
 
 /// Update some fields of a group.

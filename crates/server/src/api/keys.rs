@@ -120,3 +120,41 @@ pub async fn resolve_object(
         _ => Err(ApiError::validation("kind", "kind must be users or groups")),
     }
 }
+
+/// Where a directory object came from over SCIM, when a SCIM client wrote it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ScimOrigin {
+    /// The SCIM client (its token's name) that created the object; absent when the object was
+    /// made otherwise and a SCIM client wrote it later.
+    pub client: Option<String>,
+    /// The client's own id for the object (`externalId`).
+    pub external_id: Option<String>,
+}
+
+impl ScimOrigin {
+    /// `None` for an object no SCIM client has written.
+    pub fn of(record: store::ScimRecord) -> Option<Self> {
+        (record != store::ScimRecord::default()).then_some(Self {
+            client: record.client,
+            external_id: record.external_id,
+        })
+    }
+}
+
+/// A user, with where it came from over SCIM.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub user: model::User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimOrigin>,
+}
+
+/// A group, with where it came from over SCIM.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct GroupDetail {
+    #[serde(flatten)]
+    pub group: model::Group,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scim: Option<ScimOrigin>,
+}

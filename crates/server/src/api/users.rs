@@ -5,7 +5,9 @@ use store::UserFilter;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use super::keys::{GroupPage, ListQuery, UserPage, next_after, page, resolve_user};
+use super::keys::{
+    GroupPage, ListQuery, ScimOrigin, UserDetail, UserPage, next_after, page, resolve_user,
+};
 use crate::{
     AppState,
     error::{ApiError, ErrorBody},
@@ -61,15 +63,20 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// Get a user by id or username.
+/// Get a user by id or username (with the SCIM client that created it, if one did).
 #[utoipa::path(get, path = "/users/{user}", tag = "users",
     params(("user" = String, Path, description = "The user's id or username")),
-    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = UserDetail), (status = 404, body = ErrorBody)))]
 pub async fn get_user(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
-) -> Result<Json<User>, ApiError> {
-    Ok(Json(resolve_user(&state.store, &key).await?))
+) -> Result<Json<UserDetail>, ApiError> {
+    let user = resolve_user(&state.store, &key).await?;
+    let scim = state.store.scim_user(user.id).await?;
+    Ok(Json(UserDetail {
+        user: scim.user,
+        scim: ScimOrigin::of(scim.record),
+    }))
 }
 
 /// Update some fields of a user; absent fields stay, `"email": null` clears the email.
