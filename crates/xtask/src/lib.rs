@@ -1,7 +1,7 @@
 //! Checks of the workspace itself. The architecture's arrows, as `ARCHITECTURE.md` draws them
-//! (`model ← mapping ← engine ← {store, entra → msgraph} ← runner ← server ← cli`, `scim ← server`, with
-//! `graph-emulator` depending on nothing of ours and `testkit` for tests only), written down
-//! once here and checked against `cargo metadata` by this crate's test.
+//! (`model ← mapping ← engine ← {store, entra → msgraph} ← runner ← server ← cli` and
+//! `scim ← server`, with `graph-emulator` depending on nothing of ours and `testkit` for tests
+//! only), written down once here and checked against `cargo metadata` by this crate's test.
 
 /// Each crate of ours, and the crates of ours it may depend on (normal and build
 /// dependencies; dev-dependencies may also name `testkit` and `graph-emulator`).
