@@ -1025,3 +1025,80 @@ async fn lists_sort_by_any_attribute() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_scim_error(&bad, 400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn the_root_search_spans_users_and_groups() {
+    let scim = Scim::start().await;
+    for name in ["ann", "ben"] {
+        scim.call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": name, "externalId": "x"})),
+        )
+        .await;
+    }
+    for name in ["Admins", "Staff"] {
+        scim.call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": name, "externalId": "x"})),
+        )
+        .await;
+    }
+    let search = |start: u64, count: u64| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+               "filter": "externalId eq \"x\"", "startIndex": start, "count": count,
+               "excludedAttributes": ["members"]})
+    };
+    let (status, all) = scim
+        .call(Method::POST, "/.search", Some(search(1, 10)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["totalResults"], 4);
+    let kinds: Vec<&str> = all["Resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["meta"]["resourceType"].as_str())
+        .collect();
+    assert_eq!(kinds, ["User", "User", "Group", "Group"]);
+    let (_, middle) = scim
+        .call(Method::POST, "/.search", Some(search(2, 2)))
+        .await;
+    let kinds: Vec<&str> = middle["Resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["meta"]["resourceType"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["User", "Group"],
+        "the page runs on from users into groups"
+    );
+    let (_, last) = scim
+        .call(Method::POST, "/.search", Some(search(4, 5)))
+        .await;
+    assert_eq!(last["Resources"].as_array().map(Vec::len), Some(1));
+    assert_eq!(last["totalResults"], 4);
+}
+
+#[tokio::test]
+async fn an_indexed_lookup_sorts_too() {
+    let scim = Scim::start().await;
+    scim.call(Method::POST, "/Users", Some(json!({"userName": "solo"})))
+        .await;
+    let (_, found) = scim
+        .call(
+            Method::GET,
+            "/Users?filter=userName+eq+%22solo%22&sortBy=userName",
+            None,
+        )
+        .await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(
+        found["Resources"].as_array().map(Vec::len),
+        Some(1),
+        "{found}"
+    );
+}

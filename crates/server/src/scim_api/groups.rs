@@ -220,8 +220,8 @@ pub async fn list(
     query: Params,
 ) -> Result<Response, ScimFailure> {
     let query = ListQuery::from_params(&params(query)?)?;
-    let answer = matching(&state, &base_url(&headers), &query).await?;
-    Ok(scim_json(StatusCode::OK, &answer))
+    let found = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &found.answer()))
 }
 
 pub async fn search(
@@ -230,13 +230,17 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
     let query = ListQuery::from_search(&body)?;
-    let answer = matching(&state, &base_url(&headers), &query).await?;
-    Ok(scim_json(StatusCode::OK, &answer))
+    let found = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &found.answer()))
 }
 
 /// The groups the query's filter matches. An equality on `displayName`, `externalId` or `id`
 /// is answered from an index; members are read only when the answer or the filter needs them.
-async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Value, ScimFailure> {
+pub(super) async fn matching(
+    state: &AppState,
+    base: &str,
+    query: &ListQuery,
+) -> Result<Window, ScimFailure> {
     let store = &state.store;
     let with_members = query.wants("members");
     let filter_members = query
@@ -287,44 +291,44 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
                 Err(error) => return Err(error.into()),
             }
         }
-        return Ok(window.answer());
-    }
-    let mut after = None;
-    loop {
-        let page = store
-            .list_groups(
-                &GroupFilter::default(),
-                Page {
-                    after,
-                    limit: SCAN_PAGE,
-                },
-            )
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.id.as_uuid());
-        if with_members || filter_members {
-            for found in page {
-                match store.scim_group(found.id).await {
-                    Ok(found) => offer(&found, &mut window),
-                    Err(store::StoreError::NotFound { .. }) => {}
-                    Err(error) => return Err(error.into()),
-                }
-            }
-        } else {
-            let ids: Vec<GroupId> = page.iter().map(|group| group.id).collect();
-            let mut records = store.scim_group_records(&ids).await?;
-            for found in page {
-                let record = records.remove(&found.id).unwrap_or_default();
-                offer(
-                    &ScimGroup {
-                        group: found,
-                        record,
-                        members: Vec::new(),
+    } else {
+        let mut after = None;
+        loop {
+            let page = store
+                .list_groups(
+                    &GroupFilter::default(),
+                    Page {
+                        after,
+                        limit: SCAN_PAGE,
                     },
-                    &mut window,
-                );
+                )
+                .await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.id.as_uuid());
+            if with_members || filter_members {
+                for found in page {
+                    match store.scim_group(found.id).await {
+                        Ok(found) => offer(&found, &mut window),
+                        Err(store::StoreError::NotFound { .. }) => {}
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+            } else {
+                let ids: Vec<GroupId> = page.iter().map(|group| group.id).collect();
+                let mut records = store.scim_group_records(&ids).await?;
+                for found in page {
+                    let record = records.remove(&found.id).unwrap_or_default();
+                    offer(
+                        &ScimGroup {
+                            group: found,
+                            record,
+                            members: Vec::new(),
+                        },
+                        &mut window,
+                    );
+                }
             }
         }
     }
@@ -336,5 +340,5 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
             Err(error) => return Err(error.into()),
         }
     }
-    Ok(window.answer())
+    Ok(window)
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 pub const MAX_RESULTS: u64 = 1000;
 
 /// What a list asks for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
     /// 1-based.

@@ -11,6 +11,7 @@ mod group;
 mod groups;
 mod list;
 mod response;
+mod search;
 mod user;
 mod users;
 
@@ -31,6 +32,7 @@ pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 pub fn routes(state: AppState, max_body_bytes: usize) -> Router<AppState> {
     Router::new()
         .route("/Bulk", post(bulk::bulk))
+        .route("/.search", post(search::search))
         .route("/Users", get(users::list).post(users::create))
         .route("/Users/.search", post(users::search))
         .route(

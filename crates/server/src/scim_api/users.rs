@@ -194,8 +194,8 @@ pub async fn list(
     query: Params,
 ) -> Result<Response, ScimFailure> {
     let query = ListQuery::from_params(&params(query)?)?;
-    let answer = matching(&state, &base_url(&headers), &query).await?;
-    Ok(scim_json(StatusCode::OK, &answer))
+    let found = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &found.answer()))
 }
 
 pub async fn search(
@@ -204,14 +204,18 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimFailure> {
     let query = ListQuery::from_search(&body)?;
-    let answer = matching(&state, &base_url(&headers), &query).await?;
-    Ok(scim_json(StatusCode::OK, &answer))
+    let found = matching(&state, &base_url(&headers), &query).await?;
+    Ok(scim_json(StatusCode::OK, &found.answer()))
 }
 
 /// The users the query's filter matches, as a list response. An equality on `userName`,
 /// `externalId` or `id` is answered from an index; any other filter reads the directory a
 /// page at a time.
-async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Value, ScimFailure> {
+pub(super) async fn matching(
+    state: &AppState,
+    base: &str,
+    query: &ListQuery,
+) -> Result<Window, ScimFailure> {
     let store = &state.store;
     let mut window = Window::new(query, scim::USER);
     let offer = |found: &ScimUser, window: &mut Window| {
@@ -253,34 +257,34 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
                 Err(error) => return Err(error.into()),
             }
         }
-        return Ok(window.answer());
-    }
-    let mut after = None;
-    loop {
-        let page = store
-            .list_users(
-                &UserFilter::default(),
-                Page {
-                    after,
-                    limit: SCAN_PAGE,
-                },
-            )
-            .await?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.id.as_uuid());
-        let ids: Vec<UserId> = page.iter().map(|user| user.id).collect();
-        let mut records = store.scim_user_records(&ids).await?;
-        for found in page {
-            let record = records.remove(&found.id).unwrap_or_default();
-            offer(
-                &ScimUser {
-                    user: found,
-                    record,
-                },
-                &mut window,
-            );
+    } else {
+        let mut after = None;
+        loop {
+            let page = store
+                .list_users(
+                    &UserFilter::default(),
+                    Page {
+                        after,
+                        limit: SCAN_PAGE,
+                    },
+                )
+                .await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            after = Some(last.id.as_uuid());
+            let ids: Vec<UserId> = page.iter().map(|user| user.id).collect();
+            let mut records = store.scim_user_records(&ids).await?;
+            for found in page {
+                let record = records.remove(&found.id).unwrap_or_default();
+                offer(
+                    &ScimUser {
+                        user: found,
+                        record,
+                    },
+                    &mut window,
+                );
+            }
         }
     }
     for id in window.sorted_window() {
@@ -291,5 +295,5 @@ async fn matching(state: &AppState, base: &str, query: &ListQuery) -> Result<Val
             Err(error) => return Err(error.into()),
         }
     }
-    Ok(window.answer())
+    Ok(window)
 }
