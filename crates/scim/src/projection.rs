@@ -96,7 +96,8 @@ impl Attributes {
 struct Selection {
     core: Attributes,
     /// Per extension: None for the whole extension object, else the attributes inside it.
-    extensions: Vec<(&'static str, Option<Attributes>)>,
+    /// URNs compare regardless of case: an open extension is spelled as the path gives it.
+    extensions: Vec<(String, Option<Attributes>)>,
 }
 
 impl Selection {
@@ -106,12 +107,12 @@ impl Selection {
             match resolve::scope_of(path, schema) {
                 Scope::Core => selection.core.add(path),
                 Scope::Extension(ext) => {
-                    if let Some(attributes) = selection.extension_entry(ext) {
+                    if let Some(attributes) = selection.extension_entry(&ext) {
                         attributes.add(path);
                     }
                 }
                 Scope::ExtensionObject(ext) => {
-                    selection.extension_slot(ext).1 = None;
+                    selection.extension_slot(&ext).1 = None;
                 }
                 Scope::Unknown => {}
             }
@@ -119,11 +120,12 @@ impl Selection {
         selection
     }
 
-    fn extension_slot(&mut self, ext: &'static str) -> &mut (&'static str, Option<Attributes>) {
-        let index = match self.extensions.iter().position(|(known, _)| *known == ext) {
+    fn extension_slot(&mut self, ext: &str) -> &mut (String, Option<Attributes>) {
+        let index = match self.position(ext) {
             Some(index) => index,
             None => {
-                self.extensions.push((ext, Some(Attributes::default())));
+                self.extensions
+                    .push((ext.to_owned(), Some(Attributes::default())));
                 self.extensions.len() - 1
             }
         };
@@ -131,8 +133,18 @@ impl Selection {
     }
 
     /// The attribute list of an extension, or None when the whole extension is wanted.
-    fn extension_entry(&mut self, ext: &'static str) -> Option<&mut Attributes> {
+    fn extension_entry(&mut self, ext: &str) -> Option<&mut Attributes> {
         self.extension_slot(ext).1.as_mut()
+    }
+
+    fn position(&self, ext: &str) -> Option<usize> {
+        self.extensions
+            .iter()
+            .position(|(known, _)| known.eq_ignore_ascii_case(ext))
+    }
+
+    fn extension(&self, ext: &str) -> Option<&Option<Attributes>> {
+        self.position(ext).map(|index| &self.extensions[index].1)
     }
 }
 
@@ -142,10 +154,10 @@ fn keep_only(root: &mut Map<String, Value>, selection: &Selection, schema: &Reso
             return true;
         }
         if let Some(ext) = schema.extension(key) {
-            return match selection.extensions.iter().find(|(known, _)| *known == ext) {
+            return match selection.extension(&ext) {
                 None => false,
-                Some((_, None)) => true,
-                Some((_, Some(attributes))) => match value {
+                Some(None) => true,
+                Some(Some(attributes)) => match value {
                     Value::Object(inner) => {
                         inner.retain(|key, value| keep(value, attributes.get(key)));
                         !inner.is_empty()
@@ -197,15 +209,15 @@ fn exclude(root: &mut Map<String, Value>, path: &AttrPath, schema: &ResourceSche
             drop_attribute(root, path);
         }
         Scope::Extension(ext) => {
-            if let Some(Value::Object(inner)) = resolve::get_mut(root, ext) {
+            if let Some(Value::Object(inner)) = resolve::get_mut(root, &ext) {
                 drop_attribute(inner, path);
                 if inner.is_empty() {
-                    resolve::remove(root, ext);
+                    resolve::remove(root, &ext);
                 }
             }
         }
         Scope::ExtensionObject(ext) => {
-            resolve::remove(root, ext);
+            resolve::remove(root, &ext);
         }
         Scope::Unknown => {}
     }

@@ -3,6 +3,8 @@
 //! URN means the object under that URN's key, and sub-attributes read into complex values,
 //! over every element of a multi-valued one.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::{AttrPath, ResourceSchema};
@@ -36,16 +38,18 @@ pub(crate) fn remove(map: &mut Map<String, Value>, name: &str) -> Option<Value> 
     map.remove(&key)
 }
 
-/// Which object of the resource holds the attribute a path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which object of the resource holds the attribute a path names. An extension's URN is
+/// spelled as the schema lists it, or, for an open one, as the path gives it (its key in the
+/// resource is matched regardless of case either way).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// The top level: no URN, or the core schema's URN.
     Core,
     /// Inside the extension object under this URN.
-    Extension(&'static str),
+    Extension(Cow<'static, str>),
     /// The path is the extension URN itself (it parses as URN "…:2.0" and name "User"): the
     /// attribute is the whole extension object.
-    ExtensionObject(&'static str),
+    ExtensionObject(Cow<'static, str>),
     /// A URN this resource type does not have.
     Unknown,
 }
@@ -54,15 +58,18 @@ pub(crate) fn scope_of(path: &AttrPath, schema: &ResourceSchema) -> Scope {
     let Some(urn) = &path.urn else {
         return Scope::Core;
     };
-    if path.sub.is_none()
-        && let Some(ext) = schema.extension(&format!("{urn}:{}", path.name))
-    {
-        return Scope::ExtensionObject(ext);
+    let whole = path.sub.is_none().then(|| format!("{urn}:{}", path.name));
+    if let Some(ext) = whole.as_deref().and_then(|w| schema.listed_extension(w)) {
+        return Scope::ExtensionObject(Cow::Borrowed(ext));
     }
     if schema.is_core(urn) {
         Scope::Core
     } else if let Some(ext) = schema.extension(urn) {
+        // Before the whole-object reading of an open extension: `…:2.0:User:user` is the
+        // attribute `user` of the extension `…:2.0:User`, though both spell one.
         Scope::Extension(ext)
+    } else if let Some(whole) = whole.filter(|w| schema.is_open_extension(w)) {
+        Scope::ExtensionObject(Cow::Owned(whole))
     } else {
         Scope::Unknown
     }
@@ -80,12 +87,12 @@ pub(crate) fn read<'a>(
     };
     match scope_of(path, schema) {
         Scope::Core => read_in(root, &path.name, path.sub.as_deref()),
-        Scope::Extension(ext) => get(root, ext)
+        Scope::Extension(ext) => get(root, &ext)
             .and_then(Value::as_object)
             .map_or_else(Vec::new, |object| {
                 read_in(object, &path.name, path.sub.as_deref())
             }),
-        Scope::ExtensionObject(ext) => get(root, ext).into_iter().collect(),
+        Scope::ExtensionObject(ext) => get(root, &ext).into_iter().collect(),
         Scope::Unknown => Vec::new(),
     }
 }

@@ -610,3 +610,36 @@ fn canonical_form() {
     assert_eq!(f("NOT(a pr)"), "not (a pr)");
     assert_eq!(f(r#"emails[type eq "w\u0041"]"#), r#"emails[type eq "wA"]"#);
 }
+
+#[test]
+fn filters_reach_custom_extensions() {
+    use common::CUSTOM;
+    let matches = |text: &str| {
+        parse_filter(text)
+            .expect("a filter")
+            .matches(&common::custom_user(), &USER)
+    };
+    assert!(matches(&format!(r#"{CUSTOM}:worksiteId eq "180""#)));
+    assert!(!matches(&format!(r#"{CUSTOM}:worksiteId eq "181""#)));
+    assert!(matches(&format!(
+        r#"{}:WorksiteID eq "180""#,
+        CUSTOM.to_ascii_lowercase()
+    )));
+    assert!(matches(&format!(r#"{CUSTOM}:badge.number eq "42""#)));
+    assert!(matches(&format!(
+        r#"{CUSTOM}:costCentre sw "X" and userName eq "bjensen""#
+    )));
+    assert!(matches(&format!("{CUSTOM} pr")));
+    // Without the URN the attribute is not reachable; an unrelated URN matches nothing.
+    assert!(!matches(r#"worksiteId eq "180""#));
+    assert!(!matches(r#"urn:example:foo:bar eq "180""#));
+    // A user without the extension.
+    let bare = |text: &str| {
+        parse_filter(text)
+            .expect("a filter")
+            .matches(&common::user(), &USER)
+    };
+    assert!(!bare(&format!(r#"{CUSTOM}:worksiteId eq "180""#)));
+    assert!(!bare(&format!("{CUSTOM} pr")));
+    assert!(bare(&format!(r#"not ({CUSTOM}:worksiteId eq "180")"#)));
+}

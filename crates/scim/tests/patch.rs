@@ -718,3 +718,153 @@ fn non_object_resources_are_refused() {
     let err = apply_patch(&mut not_object, &[], &USER).unwrap_err();
     assert_eq!(err.status, 400);
 }
+
+// ---- custom ("open") extensions ----
+
+/// Entra's updates of a custom extension's attributes: by URN-qualified path, merged into
+/// the object under the URN, which keeps `schemas` in step as the enterprise one does.
+#[test]
+fn custom_extension_attributes_patch_like_the_enterprise_ones() {
+    use common::CUSTOM;
+    let worksite = format!("{CUSTOM}:worksiteId");
+    let cost = format!("{CUSTOM}:costCentre");
+    let user = patched(
+        common::custom_user(),
+        json!([
+            {"op": "Replace", "path": worksite, "value": "181"},
+            {"op": "Add", "path": cost, "value": "Y"},
+            {"op": "replace", "path": format!("{CUSTOM}:badge.number"), "value": "43"},
+            // `user` is an attribute of the extension, not the extension `…:User:user`.
+            {"op": "add", "path": format!("{CUSTOM}:user"), "value": "u"},
+        ]),
+        &USER,
+    );
+    assert_eq!(
+        user[CUSTOM],
+        json!({"worksiteId": "181", "costCentre": "Y", "badge": {"number": "43"}, "user": "u"})
+    );
+    assert_eq!(
+        user[ENT],
+        common::user()[ENT],
+        "the enterprise one is untouched"
+    );
+    assert_eq!(user["schemas"], common::custom_user()["schemas"]);
+
+    // The URN and the names match regardless of case; the keys keep their spelling.
+    let user = patched(
+        user,
+        json!([{"op": "replace", "path": format!("{}:WORKSITEID", CUSTOM.to_ascii_uppercase()), "value": "182"}]),
+        &USER,
+    );
+    assert_eq!(user[CUSTOM]["worksiteId"], json!("182"));
+
+    // Emptied attribute by attribute: the object goes, and so does its URN in `schemas`.
+    let user = patched(
+        user,
+        json!([
+            {"op": "remove", "path": worksite},
+            {"op": "remove", "path": cost},
+            {"op": "remove", "path": format!("{CUSTOM}:badge")},
+            {"op": "replace", "path": format!("{CUSTOM}:user"), "value": null},
+        ]),
+        &USER,
+    );
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    assert_eq!(user["schemas"], json!([scim::USER_SCHEMA, ENT]));
+
+    // Removing from an extension the user lacks changes nothing.
+    assert_eq!(
+        patched(user.clone(), json!([{"op": "remove", "path": cost}]), &USER),
+        user
+    );
+
+    // Created by an add: the object appears and is listed.
+    let user = patched(
+        common::bare_user(),
+        json!([{"op": "Add", "path": cost, "value": "Z"}]),
+        &USER,
+    );
+    assert_eq!(user[CUSTOM], json!({"costCentre": "Z"}));
+    assert_eq!(user["schemas"], json!([scim::USER_SCHEMA, CUSTOM]));
+}
+
+#[test]
+fn a_custom_extension_object_is_addressed_by_its_urn() {
+    use common::CUSTOM;
+    // A replace of the whole object merges into it (as for any complex attribute by path).
+    let user = patched(
+        common::custom_user(),
+        json!([{"op": "replace", "path": CUSTOM, "value": {"worksiteId": "9"}}]),
+        &USER,
+    );
+    assert_eq!(user[CUSTOM]["worksiteId"], json!("9"));
+    assert_eq!(user[CUSTOM]["costCentre"], json!("X"));
+    let user = patched(
+        user,
+        json!([{"op": "remove", "path": CUSTOM.to_ascii_lowercase()}]),
+        &USER,
+    );
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    assert_eq!(user["schemas"], common::user()["schemas"]);
+
+    // Path-less: a member named by the URN merges, a URN-qualified name is its path.
+    let user = patched(
+        common::bare_user(),
+        json!([{"op": "add", "value": {
+            CUSTOM: {"worksiteId": "1"},
+            format!("{CUSTOM}:costCentre"): "W",
+        }}]),
+        &USER,
+    );
+    assert_eq!(user[CUSTOM], json!({"worksiteId": "1", "costCentre": "W"}));
+    assert_eq!(user["schemas"], json!([scim::USER_SCHEMA, CUSTOM]));
+    let user = patched(
+        user,
+        json!([{"op": "replace", "value": {CUSTOM: null}}]),
+        &USER,
+    );
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    assert_eq!(user["schemas"], json!([scim::USER_SCHEMA]));
+}
+
+#[test]
+fn only_extension_urns_of_the_resource_type_are_open() {
+    use common::CUSTOM;
+    let user = common::custom_user();
+    for path in [
+        // Not an extension URN at all.
+        "urn:example:foo:bar",
+        "urn:example:foo:2.0:User:bar",
+        // An extension of another resource type, and one that names none.
+        "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:Group:worksiteId",
+        "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:worksiteId",
+        "urn:ietf:params:scim:schemas:extension:User:worksiteId",
+    ] {
+        assert_eq!(
+            scim_type(
+                &user,
+                json!([{"op": "add", "path": path, "value": "x"}]),
+                &USER
+            ),
+            Some(ScimType::InvalidPath),
+            "{path}"
+        );
+    }
+    // Groups stay closed: the server would not render what a PATCH made there.
+    assert_eq!(
+        scim_type(
+            &common::group(),
+            json!([{"op": "add", "path": format!("{CUSTOM}:worksiteId"), "value": "x"}]),
+            &GROUP
+        ),
+        Some(ScimType::InvalidPath)
+    );
+    assert_eq!(
+        scim_type(
+            &common::group(),
+            json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:extension:Custom:2.0:Group:x", "value": "x"}]),
+            &GROUP
+        ),
+        Some(ScimType::InvalidPath)
+    );
+}

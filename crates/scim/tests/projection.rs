@@ -156,3 +156,53 @@ fn id_schemas_and_meta_are_never_excluded() {
     project(&mut user, Some(&[]), None, &USER);
     assert_eq!(user, common::user());
 }
+
+#[test]
+fn projection_reaches_custom_extensions() {
+    use common::CUSTOM;
+    let full = common::custom_user();
+    let user = projected(
+        full.clone(),
+        Some(&format!(
+            "userName,{CUSTOM}:worksiteId,{CUSTOM}:badge.number"
+        )),
+        None,
+    );
+    assert_eq!(
+        user[CUSTOM],
+        json!({"worksiteId": "180", "badge": {"number": "42"}})
+    );
+    assert!(user.get(ENT).is_none(), "{user}");
+    assert_eq!(user["schemas"], full["schemas"]);
+    // The whole object by its URN, in any case.
+    let user = projected(full.clone(), Some(&CUSTOM.to_ascii_lowercase()), None);
+    assert_eq!(user[CUSTOM], full[CUSTOM]);
+    assert!(user.get("userName").is_none());
+    // Not asked for: left out.
+    let user = projected(full.clone(), Some("userName"), None);
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    // Excluded attribute by attribute, then whole.
+    let user = projected(
+        full.clone(),
+        None,
+        Some(&format!("{CUSTOM}:costCentre,{CUSTOM}:badge")),
+    );
+    assert_eq!(user[CUSTOM], json!({"worksiteId": "180"}));
+    let user = projected(
+        full.clone(),
+        None,
+        Some(&format!(
+            "{CUSTOM}:worksiteId,{CUSTOM}:costCentre,{CUSTOM}:badge"
+        )),
+    );
+    assert!(
+        user.get(CUSTOM).is_none(),
+        "an emptied extension goes: {user}"
+    );
+    let user = projected(full.clone(), None, Some(CUSTOM));
+    assert!(user.get(CUSTOM).is_none(), "{user}");
+    assert_eq!(user[ENT], full[ENT]);
+    // An unrelated URN selects nothing and excludes nothing.
+    let user = projected(full.clone(), None, Some("urn:example:foo:bar"));
+    assert_eq!(user, full);
+}

@@ -1102,3 +1102,150 @@ async fn an_indexed_lookup_sorts_too() {
         "{found}"
     );
 }
+
+/// Entra's provisioning of a user with a custom extension schema: created with it, updated by
+/// `Replace` and `Add` on its attributes, found by a filter on one; the directory keeps the
+/// object under its URN (where mappings read it) and SCIM renders it back.
+#[tokio::test]
+async fn entra_custom_extension_attributes() {
+    const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+    let scim = Scim::start().await;
+    let (status, created) = scim
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": [USER, CUSTOM],
+                "userName": "worksite@contoso.example",
+                "active": true,
+                CUSTOM: {"worksiteId": "180", "costCentre": "X"},
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = id_of(&created);
+    assert_eq!(
+        created[CUSTOM],
+        json!({"worksiteId": "180", "costCentre": "X"})
+    );
+    assert_eq!(created["schemas"], json!([USER, CUSTOM]));
+
+    let (status, patched) = scim
+        .call(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": [PATCH],
+                "Operations": [
+                    {"op": "Replace", "path": format!("{CUSTOM}:worksiteId"), "value": "181"},
+                    {"op": "Add", "path": format!("{CUSTOM}:costCentre"), "value": "Y"},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        patched[CUSTOM],
+        json!({"worksiteId": "181", "costCentre": "Y"})
+    );
+
+    let filter = |value: &str| format!("/Users?filter={CUSTOM}:worksiteId+eq+%22{value}%22");
+    let (status, found) = scim.call(Method::GET, &filter("181"), None).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["id"], id.as_str());
+    let (_, stale) = scim.call(Method::GET, &filter("180"), None).await;
+    assert_eq!(stale["totalResults"], 0, "{stale}");
+
+    let user = directory_user(&scim.server, &id).await;
+    assert_eq!(
+        user.attributes.as_map()[CUSTOM],
+        json!({"worksiteId": "181", "costCentre": "Y"})
+    );
+    // What docs/scim.md tells mappings to write: the URN as an index, or `get` when a user
+    // may lack the extension.
+    let mapper = mapping::Mapper::new();
+    let provider = mapping::ProviderContext::new("entra", &Value::Null);
+    let mapped = mapper
+        .try_mapping(
+            &mapping::Mapping::new(
+                "custom",
+                mapping::MappingKind::User,
+                format!(
+                    r#"#{{
+                        department: user.attributes["{CUSTOM}"].worksiteId,
+                        jobTitle: get(get(user.attributes, "{CUSTOM}", #{{}}), "costCentre", ()),
+                    }}"#
+                ),
+            ),
+            &mapping::Subject::User(mapping::UserInput {
+                user: &user,
+                group_names: &[],
+            }),
+            &mapping::Context {
+                provider: &provider,
+                link: None,
+            },
+        )
+        .expect("the mapping runs");
+    let document = mapped.document().expect("a document");
+    assert_eq!(document.get("department"), Some(&json!("181")));
+    assert_eq!(document.get("jobTitle"), Some(&json!("Y")));
+
+    let (status, read) = scim.call(Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(
+        read[CUSTOM],
+        json!({"worksiteId": "181", "costCentre": "Y"})
+    );
+    assert_eq!(read["schemas"], json!([USER, CUSTOM]));
+
+    // A URN that is no extension of users stays an invalid path.
+    let (status, error) = scim
+        .call(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": [PATCH],
+                "Operations": [{"op": "Add", "path": "urn:example:foo:bar", "value": "x"}],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_scim_error(&error, 400, Some("invalidPath"));
+
+    // Emptied by PATCH: the key goes from the attributes, the URN from `schemas`.
+    let (status, emptied) = scim
+        .call(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": [PATCH],
+                "Operations": [
+                    {"op": "Remove", "path": format!("{CUSTOM}:worksiteId")},
+                    {"op": "Remove", "path": format!("{CUSTOM}:costCentre")},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{emptied}");
+    assert_eq!(emptied["schemas"], json!([USER]));
+    assert!(emptied.get(CUSTOM).is_none(), "{emptied}");
+    let user = directory_user(&scim.server, &id).await;
+    assert!(
+        !user.attributes.as_map().contains_key(CUSTOM),
+        "{:?}",
+        user.attributes
+    );
+
+    // An extension must be an object of attributes.
+    let (status, error) = scim
+        .call(
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(json!({"userName": "worksite@contoso.example", CUSTOM: "181"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    assert_scim_error(&error, 400, Some("invalidValue"));
+}

@@ -75,8 +75,8 @@ fn on_resource(
             continue;
         }
         if let Some(ext) = schema.extension(key) {
-            extension_member(root, ext, member, adding)?;
-            tidy_extension(root, ext);
+            extension_member(root, &ext, member, adding)?;
+            tidy_extension(root, &ext);
             continue;
         }
         let path = parse_path(key).map_err(|err| {
@@ -122,7 +122,7 @@ fn is_plain(path: &PatchPath) -> bool {
 /// into the extension object, added or replaced like top-level ones.
 fn extension_member(
     root: &mut Object,
-    ext: &'static str,
+    ext: &str,
     member: &Value,
     adding: bool,
 ) -> Result<(), ScimError> {
@@ -168,21 +168,21 @@ fn at_path(
     match scope {
         Scope::Core => on_attribute(root, &attr.name, path, action, schema),
         Scope::ExtensionObject(ext) => {
-            on_attribute(root, ext, path, action, schema)?;
-            tidy_extension(root, ext);
+            on_attribute(root, &ext, path, action, schema)?;
+            tidy_extension(root, &ext);
             Ok(())
         }
         Scope::Extension(ext) => {
             let inner = if matches!(action, Action::Remove(_)) {
-                match resolve::get_mut(root, ext) {
+                match resolve::get_mut(root, &ext) {
                     Some(Value::Object(inner)) => inner,
                     _ => return Ok(()),
                 }
             } else {
-                extension_object(root, ext)?
+                extension_object(root, &ext)?
             };
             on_attribute(inner, &attr.name, path, action, schema)?;
-            tidy_extension(root, ext);
+            tidy_extension(root, &ext);
             Ok(())
         }
         Scope::Unknown => Err(ScimError::invalid_path(format!(
@@ -306,10 +306,7 @@ fn sub_attribute(
 }
 
 /// The extension object under `ext`, created when missing.
-fn extension_object<'a>(
-    root: &'a mut Object,
-    ext: &'static str,
-) -> Result<&'a mut Object, ScimError> {
+fn extension_object<'a>(root: &'a mut Object, ext: &str) -> Result<&'a mut Object, ScimError> {
     if resolve::get(root, ext).is_none_or(Value::is_null) {
         resolve::set(root, ext, Value::Object(Map::new()));
     }
@@ -323,7 +320,7 @@ fn extension_object<'a>(
 
 /// Keeps `schemas` telling the truth about an extension the operation touched (RFC 7643 §3):
 /// listed while its object has attributes, dropped (with the object) once it has none.
-fn tidy_extension(root: &mut Object, ext: &'static str) {
+fn tidy_extension(root: &mut Object, ext: &str) {
     let in_use = match resolve::get(root, ext) {
         None => false,
         Some(Value::Object(inner)) if inner.is_empty() => {

@@ -60,3 +60,15 @@ pub fn group() -> Value {
         "meta": { "resourceType": "Group" }
     })
 }
+
+/// A custom extension of the shape Entra's provisioning service sends (any name its
+/// administrator chose), which no `ResourceSchema` lists.
+pub const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+
+/// Barbara with a custom extension beside the enterprise one.
+pub fn custom_user() -> Value {
+    let mut user = user();
+    user["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA, CUSTOM]);
+    user[CUSTOM] = json!({"worksiteId": "180", "costCentre": "X", "badge": {"number": "42"}});
+    user
+}

@@ -10,6 +10,7 @@
 //! | `externalId` | kept beside the user, as sent |
 //! | `name`, `title`, `phoneNumbers`, `addresses`, … (the core schema's other attributes) | attributes, under their SCIM names |
 //! | the enterprise extension's `employeeNumber`, `department`, `manager`, … | attributes, under their SCIM names (`user.attributes.department`) |
+//! | a custom extension (`urn:ietf:params:scim:schemas:extension:…:User`, an object) | attributes, the object under its URN as sent (`user.attributes["urn:…"].worksiteId`) |
 //! | any other attribute a client sends | attributes, as sent |
 //! | `password` | never kept |
 
@@ -74,6 +75,18 @@ fn is_among(list: &[&str], key: &str) -> bool {
     list.iter().any(|known| known.eq_ignore_ascii_case(key))
 }
 
+/// A custom extension's URN (one the protocol layer accepts for users besides the
+/// enterprise one, which is flattened instead): its object is kept whole under that key.
+fn is_custom_extension(key: &str) -> bool {
+    scim::USER.is_extension(key) && !key.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)
+}
+
+/// A custom extension kept in the attributes, which SCIM shows and so owns: an object with
+/// something in it. Anything else under such a key (an administrator's) is not shown.
+fn is_shown_extension(key: &str, value: &Value) -> bool {
+    is_custom_extension(key) && value.as_object().is_some_and(|inner| !inner.is_empty())
+}
+
 /// An attribute's name as the schema spells it (clients differ in case), so that mappings
 /// read `user.attributes.title` whatever the client sent.
 fn canonical(key: &str) -> String {
@@ -109,6 +122,13 @@ pub fn render(scim: &ScimUser, base: &str) -> Value {
     if !enterprise.is_empty() {
         schemas.push(json!(ENTERPRISE_USER_SCHEMA));
         resource.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(enterprise));
+    }
+    // Shown so that a client's PATCH of them starts from what is kept, and its filters see them.
+    for (key, value) in user.attributes.as_map() {
+        if is_shown_extension(key, value) {
+            schemas.push(json!(key));
+            resource.insert(key.clone(), value.clone());
+        }
     }
     resource.insert("schemas".into(), Value::Array(schemas));
     resource.insert("id".into(), json!(user.id.to_string()));
@@ -244,7 +264,11 @@ pub fn from_resource(
     let mut attributes: Map<String, Value> = keep
         .map(|attributes| attributes.as_map().clone())
         .unwrap_or_default();
-    attributes.retain(|key, _| !is_among(CORE_KEPT, key) && !is_among(ENTERPRISE_KEPT, key));
+    attributes.retain(|key, value| {
+        !is_among(CORE_KEPT, key)
+            && !is_among(ENTERPRISE_KEPT, key)
+            && !is_shown_extension(key, value)
+    });
     for (key, value) in object {
         if is_among(OWN, key) || value.is_null() {
             continue;
@@ -259,6 +283,21 @@ pub fn from_resource(
                 if !inner_value.is_null() {
                     attributes.insert(canonical(inner), shaped(inner, inner_value));
                 }
+            }
+            continue;
+        }
+        if is_custom_extension(key) {
+            let Value::Object(extension) = value else {
+                return Err(ScimError::invalid_value(format!("{key} must be an object")));
+            };
+            // Null is unassigned (RFC 7643 §2.5); an object left empty is no extension at all.
+            let extension: Map<String, Value> = extension
+                .iter()
+                .filter(|(_, inner)| !inner.is_null())
+                .map(|(inner, inner_value)| (inner.clone(), inner_value.clone()))
+                .collect();
+            if !extension.is_empty() {
+                attributes.insert(key.clone(), Value::Object(extension));
             }
             continue;
         }
