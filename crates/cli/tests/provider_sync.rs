@@ -57,6 +57,8 @@ impl Env {
 struct Node {
     child: Child,
     url: String,
+    /// `/metrics` on its own listener, when `metrics_listen` is set.
+    metrics_url: Option<String>,
 }
 
 impl Drop for Node {
@@ -67,8 +69,13 @@ impl Drop for Node {
 }
 
 fn serve(env: &Env, dir: &Path, workers: bool) -> Node {
-    let mut child = env
-        .command(dir)
+    serve_with(env, dir, workers, &[])
+}
+
+fn serve_with(env: &Env, dir: &Path, workers: bool, extra: &[(&str, &str)]) -> Node {
+    let mut command = env.command(dir);
+    command.envs(extra.iter().copied());
+    let mut child = command
         .arg("serve")
         .env("ENTRASYNC_LISTEN", "127.0.0.1:0")
         .env("ENTRASYNC_WORKERS", workers.to_string())
@@ -87,8 +94,27 @@ fn serve(env: &Env, dir: &Path, workers: bool) -> Node {
             break rest.split_whitespace().next().expect("url").to_owned();
         }
     };
+    let mut metrics_url = None;
+    if extra
+        .iter()
+        .any(|(key, _)| *key == "ENTRASYNC_METRICS_LISTEN")
+    {
+        metrics_url = loop {
+            let line = lines
+                .next()
+                .expect("serve printed its metrics address")
+                .expect("a line");
+            if let Some(rest) = line.strip_prefix("metrics are served on ") {
+                break Some(rest.trim().to_owned());
+            }
+        };
+    }
     std::thread::spawn(move || for _ in lines {});
-    Node { child, url }
+    Node {
+        child,
+        url,
+        metrics_url,
+    }
 }
 
 fn run(env: &Env, dir: &Path, node: Option<&Node>, args: &[&str]) -> Output {
@@ -501,4 +527,208 @@ async fn links_are_listed_shown_made_by_hand_and_removed_locally() {
         &["link", "show", "--provider", "entra", "--user", "legacy"],
     );
     assert!(!gone.status.success());
+}
+
+/// The value of the sample whose line starts with `series` (its name and labels as rendered).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+fn promtool_accepts(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (install it with scripts/ensure-promtool)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("promtool ran");
+    assert!(
+        output.status.success(),
+        "promtool refused the metrics:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The counters move by what a sync did: the create-triggered full sync of 12 users and a
+/// group, then one direct sync; scraped on the metrics listener (no token) and on the admin
+/// one (token), and accepted by promtool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_a_sync_did() {
+    let emulator = Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator");
+    let domain = emulator.verified_domains()[0].clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let env = Env::new("sqlite://entrasync.db", None, &emulator);
+    let node = serve_with(
+        &env,
+        dir.path(),
+        true,
+        &[("ENTRASYNC_METRICS_LISTEN", "127.0.0.1:0")],
+    );
+    let mut records = vec![json!({"type": "group", "name": "Staff"})];
+    for n in 0..12 {
+        records.push(json!({"type": "user", "username": format!("m{n}"),
+            "email": format!("m{n}@{domain}")}));
+    }
+    import(&node, records).await;
+    add_provider(&env, dir.path(), &node, &emulator);
+    let provider: Value = serde_json::from_str(&ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["provider", "show", "entra", "--output", "json"],
+    )))
+    .expect("the provider");
+    let id = provider["id"].as_str().expect("id").to_owned();
+    let client = reqwest::Client::new();
+    let metrics_url = node.metrics_url.clone().expect("the metrics listener");
+    let scrape = || async {
+        client
+            .get(&metrics_url)
+            .send()
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("text")
+    };
+    let runs = format!(
+        r#"entrasync_runs_total{{provider="{id}",trigger="create",status="succeeded",dry_run="false"}}"#
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut text = scrape().await;
+    while sample(&text, &runs) != Some(1.0) {
+        assert!(
+            Instant::now() < deadline,
+            "no succeeded run counted:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        text = scrape().await;
+    }
+    assert_eq!(
+        sample(
+            &text,
+            &format!(r#"entrasync_objects_total{{provider="{id}",kind="user",outcome="created"}}"#)
+        ),
+        Some(12.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                r#"entrasync_objects_total{{provider="{id}",kind="group",outcome="created"}}"#
+            )
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            &format!(r#"entrasync_last_successful_sync_timestamp_seconds{{provider="{id}"}}"#)
+        )
+        .is_some_and(|at| at > 1.7e9),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            r#"entrasync_graph_requests_total{{provider="{id}",route="#
+        )),
+        "{text}"
+    );
+
+    // One direct sync: its lag is observed once.
+    ok(run(
+        &env,
+        dir.path(),
+        Some(&node),
+        &["user", "update", "m3", "--name", "Renamed"],
+    ));
+    let lag = format!(r#"entrasync_direct_sync_lag_seconds_count{{provider="{id}"}}"#);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sample(&text, &lag) != Some(1.0) {
+        assert!(
+            Instant::now() < deadline,
+            "no direct sync lag observed:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        text = scrape().await;
+    }
+    assert_eq!(
+        sample(
+            &text,
+            &format!(r#"entrasync_objects_total{{provider="{id}",kind="user",outcome="updated"}}"#)
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    promtool_accepts(&text);
+    documented_metrics_exist(&text);
+
+    // On the admin listener, /metrics needs the admin token.
+    let admin = format!("{}/metrics", node.url);
+    let refused = client.get(&admin).send().await.expect("send");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let allowed = client
+        .get(&admin)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(allowed.status(), reqwest::StatusCode::OK);
+}
+
+/// The alert rules and the Grafana dashboard in `docs/monitoring/` name only metrics that
+/// `/metrics` exposes, and promtool accepts the rules.
+fn documented_metrics_exist(scraped: &str) {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/monitoring");
+    let rules = docs.join("alerts.yml");
+    let checked = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+    let exposed: Vec<&str> = scraped
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    for file in ["alerts.yml", "grafana-dashboard.json"] {
+        let text = std::fs::read_to_string(docs.join(file)).expect("read the doc");
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("entrasync_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[at + name.len()..];
+            let base = ["_bucket", "_count", "_sum"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .unwrap_or(&name);
+            assert!(
+                exposed.contains(&base),
+                "{file} names {name}, which /metrics does not expose ({exposed:?})"
+            );
+        }
+    }
 }

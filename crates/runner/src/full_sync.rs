@@ -182,6 +182,7 @@ impl Runner {
                 ending.error.as_deref(),
             )
             .await?;
+        crate::telemetry::run_finished(&run);
         info!(provider = %provider.name, run = %run.id, status = %run.status, "full sync finished");
         Ok(run)
     }
@@ -353,7 +354,7 @@ impl Runner {
             .steps(run.provider_id, run.id, true, &fence, observer)
             .await;
         self.claims.release_run(run.id);
-        Ok(self
+        let run = self
             .store
             .finish_run(
                 run.id,
@@ -361,6 +362,8 @@ impl Runner {
                 &ending.report,
                 ending.error.as_deref(),
             )
-            .await?)
+            .await?;
+        crate::telemetry::run_finished(&run);
+        Ok(run)
     }
 }

@@ -18,6 +18,7 @@ mod one_object;
 mod queue;
 mod runtime;
 mod supervise;
+mod telemetry;
 mod worker;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use links::LinkError;
 pub use one_object::ObjectSync;
 pub use runtime::{GraphOverride, ProviderRuntime, Runtimes};
 pub use supervise::{Assist, Health};
+pub use telemetry::GraphUsage;
 
 /// How hard the runner works.
 #[derive(Debug, Clone)]
@@ -171,6 +173,12 @@ impl Runner {
         provider: model::ProviderId,
     ) -> Result<Arc<ProviderRuntime>, RunnerError> {
         self.runtimes.get(provider).await
+    }
+
+    /// What each provider's Graph client has sent since it was built (a provider saved with
+    /// new settings gets a new client: its counts start again, as a counter reset).
+    pub fn graph_usage(&self) -> Vec<GraphUsage> {
+        self.runtimes.graph_usage()
     }
 
     /// Checks that this node's secret key opens every stored credential: a node that cannot

@@ -163,6 +163,24 @@ impl Runtimes {
         Ok(runtime)
     }
 
+    /// The Graph usage of every provider built on this node.
+    pub(crate) fn graph_usage(&self) -> Vec<crate::GraphUsage> {
+        let runtimes: Vec<Arc<ProviderRuntime>> = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        runtimes
+            .iter()
+            .map(|runtime| crate::GraphUsage {
+                provider: runtime.provider.id,
+                metrics: runtime.target.graph().metrics(),
+            })
+            .collect()
+    }
+
     fn cached(&self, id: ProviderId) -> Option<Arc<ProviderRuntime>> {
         self.cache
             .lock()

@@ -444,6 +444,7 @@ impl Runner {
         tally.count(what, outcome);
         // One commit: the outcome, its run's tally and the row's completion together.
         self.store.finish_work(item, &tally, state.as_ref()).await?;
+        crate::telemetry::object_finished(&self.store, item, what, outcome).await;
         Ok(())
     }
 }

@@ -64,6 +64,9 @@ pub struct Config {
     pub work_lease_seconds: u64,
     /// How many days runs and their plans are kept.
     pub run_retention_days: u64,
+    /// Also serve `/metrics` here, without a token (for a Prometheus on a private network).
+    /// On `listen`, `/metrics` needs an admin token.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -95,6 +98,7 @@ impl Default for Config {
             workers: true,
             work_lease_seconds: 60,
             run_retention_days: 90,
+            metrics_listen: None,
         }
     }
 }
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Config {
             workers,
             work_lease_seconds,
             run_retention_days,
+            metrics_listen,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -138,6 +143,7 @@ impl std::fmt::Debug for Config {
             .field("workers", workers)
             .field("work_lease_seconds", work_lease_seconds)
             .field("run_retention_days", run_retention_days)
+            .field("metrics_listen", metrics_listen)
             .finish()
     }
 }
@@ -145,8 +151,9 @@ impl std::fmt::Debug for Config {
 /// Where the secret key is kept by default.
 pub const DEFAULT_SECRET_KEY_FILE: &str = "entrasync.key";
 
-const KEYS: [&str; 16] = [
+const KEYS: [&str; 17] = [
     "run_retention_days",
+    "metrics_listen",
     "graph_time_scale",
     "work_lease_seconds",
     "graph_url",

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 mod health;
+pub mod metrics;
 pub mod scim_api;
 pub mod secret_key;
 
@@ -74,6 +75,8 @@ impl AppState {
 /// (`into_make_service_with_connect_info::<SocketAddr>()`), so that refused tokens are counted
 /// per client; without it every client shares one count.
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+    // Installed before the first request is counted.
+    metrics::handle();
     let (api, mut openapi) = OpenApiRouter::with_openapi(api::ApiDoc::openapi())
         .nest(
             "/api/v1",
@@ -95,6 +98,13 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             }),
         )
         .nest("/scim/v2", scim_api::routes(state.clone(), max_body_bytes))
+        .route(
+            "/metrics",
+            get(metrics::render).layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_token,
+            )),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async { ApiError::not_found("no such route") })
@@ -106,6 +116,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_panic| -> Response {
             tracing::error!("a request handler panicked");
@@ -168,4 +179,13 @@ pub async fn bootstrap_admin_token(
         Err(err) => return Err(err),
     }
     Ok(Some(token))
+}
+
+/// `/metrics` alone, without a token, for a listener of its own (`metrics_listen`): a
+/// Prometheus that scrapes a private address needs no admin token.
+pub fn metrics_app(state: AppState) -> Router {
+    metrics::handle();
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
 }

@@ -68,6 +68,7 @@ impl TryFrom<WorkRow> for WorkItem {
                 .map_err(|_| corrupt(format!("attempts {}", row.attempts)))?,
             claim: ClaimToken::from_uuid(claim),
             lease_until,
+            run_at: row.run_at,
         })
     }
 }

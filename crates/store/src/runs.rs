@@ -208,6 +208,23 @@ impl Store {
         row.map(Run::try_from).transpose()
     }
 
+    /// When the provider's last full sync (not a dry run) that succeeded finished.
+    pub async fn last_successful_sync(
+        &self,
+        provider: ProviderId,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<DateTime<Utc>> = read_pool!(self, pool, _d => {
+            sqlx::query_scalar(
+                "SELECT MAX(finished_at) FROM runs WHERE provider_id = $1 AND NOT dry_run \
+                 AND status = 'succeeded'",
+            )
+            .bind(provider.as_uuid())
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(at)
+    }
+
     pub async fn get_run(&self, id: RunId) -> Result<Run> {
         let row: Option<RunRow> = read_pool!(self, pool, _d => {
             sqlx::query_as(select_runs!("WHERE id = $1"))

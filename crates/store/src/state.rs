@@ -40,6 +40,22 @@ pub struct ProviderState {
     pub degraded_reason: Option<String>,
 }
 
+impl ProviderState {
+    /// Where the provider stands, in one word, at `now`: `stopped` (see `health_reason`),
+    /// `paused` (not `enabled`), `awaiting_approval`, `degraded`, `dry_run` or `healthy`.
+    pub fn health(&self, enabled: bool, now: DateTime<Utc>) -> &'static str {
+        let degraded = self.degraded_until.is_some_and(|until| until > now);
+        match (&self.health_reason, enabled) {
+            (Some(_), _) => "stopped",
+            (None, false) => "paused",
+            (None, true) if self.approval_run.is_some() => "awaiting_approval",
+            (None, true) if degraded => "degraded",
+            (None, true) if self.plans_only => "dry_run",
+            (None, true) => "healthy",
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct StateRow {
     provider_id: Uuid,

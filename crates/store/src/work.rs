@@ -72,6 +72,16 @@ pub enum Lane {
     FullSync = 1,
 }
 
+impl Lane {
+    /// Its name in metrics and answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Direct => "direct",
+            Lane::FullSync => "full_sync",
+        }
+    }
+}
+
 /// A claim on a row. Every renew, completion and retry names it, and does nothing when the row
 /// was claimed again since: a holder whose lease ran out cannot touch the new holder's claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,6 +122,9 @@ pub struct WorkItem {
     pub claim: ClaimToken,
     /// When the claim runs out unless renewed (by the store's clock).
     pub lease_until: chrono::DateTime<chrono::Utc>,
+    /// When the row was last due: when it was last dirtied (a change fed in), or the time a
+    /// retry was put off to.
+    pub run_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl WorkItem {
@@ -438,6 +451,35 @@ impl Store {
             .await?
         });
         Ok(count.unsigned_abs())
+    }
+
+    /// The provider's queued item rows per lane: how many, and when the oldest was due.
+    pub async fn queue_by_lane(
+        &self,
+        provider: ProviderId,
+    ) -> Result<Vec<(Lane, u64, Option<chrono::DateTime<chrono::Utc>>)>> {
+        let rows: Vec<(i32, i64, Option<chrono::DateTime<chrono::Utc>>)> = read_pool!(self, pool, _d => {
+            sqlx::query_as(
+                "SELECT priority, COUNT(*), MIN(run_at) FROM work \
+                 WHERE provider_id = $1 AND kind <> 'full_sync' GROUP BY priority",
+            )
+            .bind(provider.as_uuid())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok([Lane::Direct, Lane::FullSync]
+            .into_iter()
+            .map(|lane| {
+                let found = rows
+                    .iter()
+                    .find(|(priority, _, _)| *priority == lane as i32);
+                (
+                    lane,
+                    found.map_or(0, |(_, count, _)| count.unsigned_abs()),
+                    found.and_then(|(_, _, oldest)| *oldest),
+                )
+            })
+            .collect())
     }
 
     /// When the provider's oldest queued item row was queued (its age is how far behind it is).

@@ -80,6 +80,21 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             let _ = workers_stopping.await;
         })));
     }
+    if let Some(metrics_listen) = config.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(metrics_listen)
+            .await
+            .with_context(|| format!("cannot listen on {metrics_listen} (metrics_listen)"))?;
+        let address = metrics.local_addr().context("the metrics address")?;
+        say(format_args!(
+            "metrics are served on http://{address}/metrics"
+        ));
+        let router = server::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics, router).await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
     // With each peer's address: refused tokens are counted per client.
     let service = app(state, config.max_body_bytes)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -115,14 +115,7 @@ pub async fn provider_status(
         .next();
     let now = store.now().await?;
     let degraded = sync.degraded_until.is_some_and(|until| until > now);
-    let health = match (&sync.health_reason, provider.settings.enabled) {
-        (Some(_), _) => "stopped",
-        (None, false) => "paused",
-        (None, true) if sync.approval_run.is_some() => "awaiting_approval",
-        (None, true) if degraded => "degraded",
-        (None, true) if sync.plans_only => "dry_run",
-        (None, true) => "healthy",
-    };
+    let health = sync.health(provider.settings.enabled, now);
     let reason = sync
         .health_reason
         .or_else(|| degraded.then_some(sync.degraded_reason).flatten());
