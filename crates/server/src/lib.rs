@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod extract;
 mod health;
@@ -98,6 +99,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
             }),
         )
         .nest("/scim/v2", scim_api::routes(state.clone(), max_body_bytes))
+        .merge(console::routes(state.clone()))
         .route(
             "/metrics",
             get(metrics::render).layer(middleware::from_fn_with_state(

@@ -47,6 +47,7 @@ mod providers;
 mod runs;
 mod scim;
 mod secrets;
+mod sessions;
 mod snapshots;
 mod tokens;
 
@@ -61,6 +62,7 @@ pub use page::{GroupFilter, Page, UserFilter};
 pub use providers::ProviderUpdate;
 pub use scim::{MAX_EXTERNAL_ID_CHARS, ScimGroup, ScimRecord, ScimUser};
 pub use secrets::{ProviderCredential, SecretError, SecretKey};
+pub use sessions::ConsoleSession;
 pub use sqlx::Error as SqlxError;
 pub use state::ProviderState;
 pub use tokens::{
