@@ -272,13 +272,11 @@ pub async fn run(
         Ok(provider) => provider,
         Err(error) => return store_error(&session, error, "such provider"),
     };
-    // What a run awaiting approval holds is its list of deletes and disables.
+    // What a run awaiting approval holds is its list of deletes and disables, each named as
+    // Entra knows it (the directory object may be gone already).
     let held = if run.status == RunStatus::AwaitingApproval {
-        match store.plan_items(run.id, 0, 1000).await {
-            Ok(items) => items
-                .into_iter()
-                .map(|item| format!("{} {}", item.subject.as_str(), item.object_name))
-                .collect(),
+        match held_objects(store, &run).await {
+            Ok(held) => held,
             Err(error) => return failure(&error.to_string()),
         }
     } else {
@@ -329,6 +327,43 @@ pub async fn run(
         failures,
     })
     .into_response()
+}
+
+/// The held deletes and disables of an approval run, as "user Jane (jane@contoso.com):
+/// delete".
+async fn held_objects(store: &store::Store, run: &Run) -> Result<Vec<String>, store::StoreError> {
+    let mut held = Vec::new();
+    for item in store.plan_items(run.id, 0, 1000).await? {
+        let kind = match item.subject {
+            engine::PlanSubject::User => engine::RemoteKind::User,
+            _ => engine::RemoteKind::Group,
+        };
+        let remote =
+            match engine::LinksRead::link(store, run.provider_id, kind, item.object_id).await {
+                Ok(Some(link)) => ["userPrincipalName", "displayName"]
+                    .iter()
+                    .find_map(|key| link.written.get(*key).and_then(|value| value.as_str()))
+                    .map(|name| format!(" ({name} in Entra)"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+        let actions: Vec<&str> = item
+            .operations
+            .iter()
+            .map(|operation| match operation {
+                engine::Operation::Delete { .. } => "delete",
+                engine::Operation::Disable { .. } => "disable",
+                _ => "change",
+            })
+            .collect();
+        held.push(format!(
+            "{} {}{remote}: {}",
+            item.subject.as_str(),
+            item.object_name,
+            actions.join(", ")
+        ));
+    }
+    Ok(held)
 }
 
 struct PlanRow {
