@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// Print the final summary as JSON (the rest goes to standard error).
     #[arg(long)]
     json: bool,
+    /// Afterwards, keep the demo's server and emulator running and print the web console's
+    /// address and a sign-in token (until Ctrl-C).
+    #[arg(long)]
+    console: bool,
 }
 
 const DOMAIN: &str = "contoso.onmicrosoft.com";
@@ -89,7 +93,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         fill.elapsed().as_secs_f64()
     );
 
-    let (key, _) = store::SecretKey::generate()?;
+    let (key, encoded) = store::SecretKey::generate()?;
     let key = Arc::new(key);
     let settings = settings(&store, &emulator).await?;
     let provider = store
@@ -192,11 +196,59 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             summary["seconds"].as_f64().unwrap_or_default()
         );
     }
-    Ok(if summary["entra"] == summary["expected"] {
+    let matched = summary["entra"] == summary["expected"];
+    if args.console {
+        let state = server::AppState::new(store.clone(), store::SecretKey::from_base64(&encoded)?)
+            .with_runner(runner.clone());
+        console(state, runner.clone(), &emulator).await?;
+    }
+    Ok(if matched {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Serves the console (and the API) over the demo's directory, with its runner's loops, until
+/// Ctrl-C: a newcomer's first command ends in a browser.
+async fn console(
+    state: server::AppState,
+    runner: Arc<Runner>,
+    emulator: &RunningEmulator,
+) -> anyhow::Result<()> {
+    let token = server::auth::generate_token();
+    state
+        .store
+        .create_api_token(store::NewApiToken {
+            name: "demo console",
+            kind: store::TokenKind::Admin,
+            secret: &token,
+            expires_at: Some(chrono::Utc::now() + chrono::Duration::days(1)),
+        })
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("a port for the console")?;
+    let address = listener.local_addr()?;
+    let app = server::app(state, 4 * 1024 * 1024)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let loops = tokio::spawn(runner.run(async {
+        let _ = stopped.await;
+    }));
+    println!(
+        "\nThe console is at http://{address}/console (Graph emulator at {}).\nSign in with this token (it expires in a day):\n\n    {token}\n\nPress Ctrl-C to stop.",
+        emulator.base_url()
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the console's server failed")?;
+    let _ = stop.send(());
+    let _ = loops.await;
+    Ok(())
 }
 
 async fn settings(store: &Store, emulator: &RunningEmulator) -> anyhow::Result<ProviderSettings> {
