@@ -84,15 +84,36 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {created}"))
             .to_owned();
-        Self {
+        let browser = Self {
             http,
             session,
             driver,
             _chromedriver: chromedriver,
-        }
+        };
+        // Elements are waited for (a page may still be loading after a click).
+        browser
+            .call(
+                reqwest::Method::POST,
+                "/timeouts",
+                Some(json!({"implicit": 10_000})),
+            )
+            .await;
+        browser
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body).await {
+            Ok(value) => value,
+            Err(answer) => panic!("webdriver {path}: {answer}"),
+        }
+    }
+
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, Value> {
         let url = format!("{}/session/{}{path}", self.driver, self.session);
         let mut request = self.http.request(method, url);
         if let Some(body) = body {
@@ -105,11 +126,11 @@ impl Browser {
             .json()
             .await
             .expect("webdriver JSON");
-        assert!(
-            answer["value"]["error"].is_null(),
-            "webdriver {path}: {answer}"
-        );
-        answer["value"].clone()
+        if answer["value"]["error"].is_null() {
+            Ok(answer["value"].clone())
+        } else {
+            Err(answer)
+        }
     }
 
     async fn goto(&self, url: &str) {
@@ -153,13 +174,22 @@ impl Browser {
         .await;
     }
 
+    /// The page's text. A page that navigates meanwhile leaves the element stale: read again.
     async fn text(&self) -> String {
-        let body = self.element("body").await;
-        self.call(reqwest::Method::GET, &format!("/element/{body}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        for _ in 0..50 {
+            let body = self.element("body").await;
+            match self
+                .try_call(reqwest::Method::GET, &format!("/element/{body}/text"), None)
+                .await
+            {
+                Ok(text) => return text.as_str().unwrap_or_default().to_owned(),
+                Err(answer) if answer["value"]["error"] == "stale element reference" => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(answer) => panic!("webdriver text: {answer}"),
+            }
+        }
+        panic!("the page never settled")
     }
 
     async fn url(&self) -> String {
@@ -379,14 +409,25 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
     // In dry-run mode, a rename waits; the dry run's plan names it.
     server.cli(&["provider", "update", "Contoso", "--dry-run", "true"]);
     server.cli(&["user", "update", "u1", "--name", "Renamed"]);
-    let planned = server.cli(&[
+    // Saving the provider made a dry run of its own; the next one waits for it to finish.
+    let dry_run = [
         "sync",
         "--provider",
         "Contoso",
         "--dry-run",
         "--output",
         "json",
-    ]);
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let planned = loop {
+        match server.try_cli(&dry_run) {
+            Ok(planned) => break planned,
+            Err(busy) if busy.contains("being made already") && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(failed) => panic!("the dry run: {failed}"),
+        }
+    };
     let planned: Value = serde_json::from_str(&planned).expect("the dry run as JSON");
     let run = planned["run"].as_str().expect("run id");
     browser
@@ -429,6 +470,22 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
     }
     let after = browser.wait_for_text("healthy").await;
     assert!(!after.contains("held"), "{after}");
+
+    // One user, found by email: its link and last sync, then synced alone.
+    browser.click("a[href$='/objects']").await;
+    browser.type_into("#q", &format!("u0@{domain}")).await;
+    browser.click("form[role=search] button").await;
+    let found = browser.wait_for_text_here("Entra object id").await;
+    assert!(
+        found.contains("user u0") && found.contains("synced"),
+        "{found}"
+    );
+    browser.screenshot("object").await;
+    browser.click("form[action$='/sync'] button").await;
+    let synced = browser
+        .wait_for_text_here("Every exchange with Entra")
+        .await;
+    assert!(synced.contains("user u0: unchanged"), "{synced}");
 
     browser.click(".sign-out button").await;
     browser.wait_for_url("/console/sign-in").await;

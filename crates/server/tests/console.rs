@@ -84,6 +84,8 @@ fn concrete(template: &str) -> String {
     template
         .replace("{provider}", &uuid::Uuid::new_v4().to_string())
         .replace("{run}", &uuid::Uuid::new_v4().to_string())
+        .replace("{kind}", "user")
+        .replace("{object}", &uuid::Uuid::new_v4().to_string())
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! past sign-in needs a session (else: to sign-in), every form its CSRF token; answers carry
 //! a strict Content-Security-Policy and may not be framed.
 
+mod objects;
 mod pages;
 mod session;
 
@@ -88,6 +89,11 @@ pub const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/console/providers/{provider}/runs"),
     ("GET", "/console/runs/{run}"),
     ("GET", "/console/runs/{run}/plan"),
+    ("GET", "/console/providers/{provider}/objects"),
+    (
+        "POST",
+        "/console/providers/{provider}/objects/{kind}/{object}/sync",
+    ),
     ("POST", "/console/providers/{provider}/approve"),
     ("POST", "/console/providers/{provider}/reject"),
     ("POST", "/console/sign-out"),
@@ -99,6 +105,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/providers/{provider}/runs", get(pages::runs))
         .route("/console/runs/{run}", get(pages::run))
         .route("/console/runs/{run}/plan", get(pages::plan))
+        .route(
+            "/console/providers/{provider}/objects",
+            get(objects::search),
+        )
+        .route(
+            "/console/providers/{provider}/objects/{kind}/{object}/sync",
+            post(objects::sync_now),
+        )
         .route(
             "/console/providers/{provider}/approve",
             post(pages::approve),
