@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// The sync under faults, storms, kills and two nodes, checked for duplicates, lost
     /// objects and stuck runs (see `entrasync bench chaos --help`).
     Chaos(super::bench_chaos::BenchChaos),
+    /// Inbound SCIM: create latency beside the admin API, a `/Bulk` load, filter lookups at a
+    /// large directory and the time to Entra (see `entrasync bench scim --help`).
+    Scim(super::bench_scim::BenchScim),
 }
 
 #[derive(Args)]
@@ -61,6 +64,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Import(args) => bench_import(args).await,
         BenchCommand::Sync(args) => super::bench_sync::bench_sync(args).await,
         BenchCommand::Chaos(args) => super::bench_chaos::bench_chaos(args).await,
+        BenchCommand::Scim(args) => super::bench_scim::bench_scim(args).await,
     }
 }
 

@@ -66,12 +66,7 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
     let provider = store
         .create_provider(
             "bench",
-            settings(
-                &store,
-                emulator.tenant_id.clone(),
-                emulator.client_id.clone(),
-            )
-            .await?,
+            settings(&store, &emulator.tenant_id, &emulator.client_id).await?,
             &ProviderCredential::ClientSecret(emulator.client_secret.clone().into()),
             &secret_key,
             ProviderId::new(),
@@ -192,10 +187,11 @@ pub async fn bench_sync(args: BenchSync) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn settings(
+/// The default mappings, the schedule paused: only what a bench asks for runs.
+pub(crate) async fn settings(
     store: &Store,
-    tenant_id: String,
-    client_id: String,
+    tenant_id: &str,
+    client_id: &str,
 ) -> anyhow::Result<ProviderSettings> {
     let find = |name: &'static str| async move {
         store

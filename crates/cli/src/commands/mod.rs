@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_chaos;
 pub mod bench_directory;
+pub mod bench_scim;
 pub mod bench_stats;
 pub mod bench_sync;
 pub mod demo;
