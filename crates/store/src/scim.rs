@@ -184,22 +184,37 @@ impl Store {
 
     /// The SCIM records of these users (those without one are left out).
     pub async fn scim_user_records(&self, ids: &[UserId]) -> Result<HashMap<UserId, ScimRecord>> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let found = self.records("scim_users", "user_id", &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, record)| (UserId::from_uuid(id), record))
+            .collect())
+    }
+
+    /// The records of `table` (keyed by `column`) for these ids, 500 ids a query.
+    async fn records(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, ScimRecord>> {
         let mut found = HashMap::new();
         for chunk in ids.chunks(500) {
             let rows: Vec<(Uuid, Option<String>, Option<String>)> = read_pool!(self, pool, _d => {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT user_id, external_id, client FROM scim_users WHERE user_id IN (",
-                );
+                let mut query = sqlx::QueryBuilder::new(format!(
+                    "SELECT {column}, external_id, client FROM {table} WHERE {column} IN ("
+                ));
                 let mut list = query.separated(", ");
                 for id in chunk {
-                    list.push_bind(id.as_uuid());
+                    list.push_bind(*id);
                 }
                 query.push(")");
                 query.build_query_as().fetch_all(pool).await?
             });
             for (id, external_id, client) in rows {
                 found.insert(
-                    UserId::from_uuid(id),
+                    id,
                     ScimRecord {
                         external_id,
                         client,
@@ -378,30 +393,12 @@ impl Store {
         &self,
         ids: &[GroupId],
     ) -> Result<HashMap<GroupId, ScimRecord>> {
-        let mut found = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let rows: Vec<(Uuid, Option<String>, Option<String>)> = read_pool!(self, pool, _d => {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT group_id, external_id, client FROM scim_groups WHERE group_id IN (",
-                );
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(id.as_uuid());
-                }
-                query.push(")");
-                query.build_query_as().fetch_all(pool).await?
-            });
-            for (id, external_id, client) in rows {
-                found.insert(
-                    GroupId::from_uuid(id),
-                    ScimRecord {
-                        external_id,
-                        client,
-                    },
-                );
-            }
-        }
-        Ok(found)
+        let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
+        let found = self.records("scim_groups", "group_id", &ids).await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, record)| (GroupId::from_uuid(id), record))
+            .collect())
     }
 
     /// Reads the group, its record and its members inside a write transaction, asks `decide`

@@ -1,11 +1,9 @@
 //! `/scim/v2/Groups`: create, read, replace, patch, delete, list and search. A member added
 //! must be a user of the directory; groups do not nest.
 
-use std::collections::HashMap;
-
 use axum::{
     Extension,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -17,7 +15,7 @@ use store::{GroupFilter, Page, ScimGroup};
 use super::{
     auth::ScimClient,
     group,
-    list::{ListQuery, Window, mentions},
+    list::{ListQuery, QueryParams, Window, mentions},
     response::{
         ScimBody, ScimFailure, base_url, check_if_match, if_match, not_modified,
         not_modified_response, resource, scim_json, version,
@@ -27,14 +25,6 @@ use crate::AppState;
 
 /// Groups read per page while a filter is evaluated over the whole directory.
 const SCAN_PAGE: u32 = 200;
-
-type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
-
-fn params(params: Params) -> Result<HashMap<String, String>, ScimFailure> {
-    params
-        .map(|Query(params)| params)
-        .map_err(|error| ScimFailure(ScimError::invalid_syntax(error.body_text())))
-}
 
 fn group_id(text: &str) -> Result<GroupId, ScimFailure> {
     text.parse::<uuid::Uuid>()
@@ -46,14 +36,8 @@ fn group_id(text: &str) -> Result<GroupId, ScimFailure> {
         })
 }
 
-fn projected(mut resource: Value, query: &ListQuery) -> Value {
-    scim::project(
-        &mut resource,
-        query.attributes.as_deref(),
-        query.excluded.as_deref(),
-        &scim::GROUP,
-    );
-    resource
+fn projected(resource: Value, query: &ListQuery) -> Value {
+    query.project(resource, &scim::GROUP)
 }
 
 /// The group `partial` describes, over `current`.
@@ -108,9 +92,9 @@ pub async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    query: Params,
+    query: QueryParams,
 ) -> Result<Response, ScimFailure> {
-    let query = ListQuery::from_params(&params(query)?)?;
+    let query = ListQuery::from_query(query)?;
     let found = state.store.scim_group(group_id(&id)?).await?;
     let current = version(found.group.updated_at);
     if not_modified(&headers, &current) {
@@ -217,9 +201,9 @@ pub(super) async fn delete_one(
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Params,
+    query: QueryParams,
 ) -> Result<Response, ScimFailure> {
-    let query = ListQuery::from_params(&params(query)?)?;
+    let query = ListQuery::from_query(query)?;
     let found = matching(&state, &base_url(&headers), &query).await?;
     Ok(scim_json(StatusCode::OK, &found.answer()))
 }

@@ -28,6 +28,10 @@ pub struct SortBy {
     pub descending: bool,
 }
 
+/// A list's query string, or why it could not be read.
+pub type QueryParams =
+    Result<axum::extract::Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
 fn number(name: &str, text: &str) -> Result<i64, ScimError> {
     text.trim()
         .parse::<i64>()
@@ -35,6 +39,24 @@ fn number(name: &str, text: &str) -> Result<i64, ScimError> {
 }
 
 impl ListQuery {
+    /// From a request's query string (one that cannot be read is `invalidSyntax`).
+    pub fn from_query(query: QueryParams) -> Result<Self, ScimError> {
+        let axum::extract::Query(params) =
+            query.map_err(|error| ScimError::invalid_syntax(error.body_text()))?;
+        Self::from_params(&params)
+    }
+
+    /// `resource` with only the attributes this query asks for.
+    pub fn project(&self, mut resource: Value, schema: &scim::ResourceSchema) -> Value {
+        scim::project(
+            &mut resource,
+            self.attributes.as_deref(),
+            self.excluded.as_deref(),
+            schema,
+        );
+        resource
+    }
+
     /// From a query string's parameters (names compared regardless of case).
     pub fn from_params(params: &HashMap<String, String>) -> Result<Self, ScimError> {
         let get = |name: &str| {

@@ -1,10 +1,8 @@
 //! `/scim/v2/Users`: create, read, replace, patch, delete, list and search.
 
-use std::collections::HashMap;
-
 use axum::{
     Extension,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -15,7 +13,7 @@ use store::{Page, ScimUser, UserFilter};
 
 use super::{
     auth::ScimClient,
-    list::{ListQuery, Window},
+    list::{ListQuery, QueryParams, Window},
     response::{
         ScimBody, ScimFailure, base_url, check_if_match, if_match, not_modified,
         not_modified_response, resource, scim_json, version,
@@ -27,14 +25,6 @@ use crate::AppState;
 /// Users read per page while a filter is evaluated over the whole directory.
 const SCAN_PAGE: u32 = 500;
 
-type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
-
-fn params(params: Params) -> Result<HashMap<String, String>, ScimFailure> {
-    params
-        .map(|Query(params)| params)
-        .map_err(|error| ScimFailure(ScimError::invalid_syntax(error.body_text())))
-}
-
 /// A user id from a path; one that cannot be an id names no user.
 fn user_id(text: &str) -> Result<UserId, ScimFailure> {
     text.parse::<uuid::Uuid>()
@@ -42,14 +32,8 @@ fn user_id(text: &str) -> Result<UserId, ScimFailure> {
         .map_err(|_| ScimFailure(ScimError::not_found(format!("no User has the id {text:?}"))))
 }
 
-fn projected(mut resource: Value, query: &ListQuery) -> Value {
-    scim::project(
-        &mut resource,
-        query.attributes.as_deref(),
-        query.excluded.as_deref(),
-        &scim::USER,
-    );
-    resource
+fn projected(resource: Value, query: &ListQuery) -> Value {
+    query.project(resource, &scim::USER)
 }
 
 pub async fn create(
@@ -83,9 +67,9 @@ pub async fn read(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    query: Params,
+    query: QueryParams,
 ) -> Result<Response, ScimFailure> {
-    let query = ListQuery::from_params(&params(query)?)?;
+    let query = ListQuery::from_query(query)?;
     let found = state.store.scim_user(user_id(&id)?).await?;
     let current = version(found.user.updated_at);
     if not_modified(&headers, &current) {
@@ -191,9 +175,9 @@ pub(super) async fn delete_one(
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    query: Params,
+    query: QueryParams,
 ) -> Result<Response, ScimFailure> {
-    let query = ListQuery::from_params(&params(query)?)?;
+    let query = ListQuery::from_query(query)?;
     let found = matching(&state, &base_url(&headers), &query).await?;
     Ok(scim_json(StatusCode::OK, &found.answer()))
 }
