@@ -268,3 +268,56 @@ async fn sign_in_refuses_bad_tokens_and_the_session_ends_on_sign_out_or_revocati
     let refused = sign_in(&server, scim["token"].as_str().expect("token")).await;
     assert!(matches!(refused, Err((StatusCode::UNAUTHORIZED, _))));
 }
+
+#[tokio::test]
+async fn the_objects_page_finds_a_user_and_names_the_scim_client_that_made_it() {
+    let server = TestServer::start().await;
+    let (_, provider) = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/providers",
+            Some(
+                serde_json::json!({"name": "Contoso", "tenant_id": "contoso.onmicrosoft.com",
+                "client_id": "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e", "client_secret": "x"}),
+            ),
+        )
+        .await;
+    let provider = provider["id"].as_str().expect("provider id").to_owned();
+    let (_, scim) = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            Some(serde_json::json!({"name": "okta", "kind": "scim"})),
+        )
+        .await;
+    let created = client()
+        .post(format!("{}/scim/v2/Users", server.base))
+        .bearer_auth(scim["token"].as_str().expect("token"))
+        .header(header::CONTENT_TYPE, "application/scim+json")
+        .body(r#"{"userName": "grace@contoso.example"}"#)
+        .send()
+        .await
+        .expect("SCIM create");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let session = sign_in(&server, &server.token).await.expect("signed in");
+    let page = client()
+        .get(format!(
+            "{}/console/providers/{provider}/objects?q=grace",
+            server.base
+        ))
+        .header(
+            header::COOKIE,
+            format!("entrasync_session={}", session.cookie),
+        )
+        .send()
+        .await
+        .expect("objects page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("grace@contoso.example"), "{html}");
+    assert!(html.contains("SCIM client okta"), "{html}");
+    assert!(
+        html.contains("never synced") && html.contains("not linked"),
+        "{html}"
+    );
+}

@@ -31,6 +31,8 @@ struct Found {
     outcome: Option<String>,
     when: String,
     error: Option<String>,
+    /// The SCIM client that created it, if one did.
+    scim_client: Option<String>,
 }
 
 #[derive(askama::Template)]
@@ -179,7 +181,23 @@ async fn matches(
             .object_state(provider, kind, id)
             .await
             .map_err(|e| e.to_string())?;
+        let scim_client = match kind {
+            RemoteKind::User => store
+                .scim_user_records(&[UserId::from_uuid(id)])
+                .await
+                .map_err(|e| e.to_string())?
+                .into_values()
+                .next(),
+            RemoteKind::Group => store
+                .scim_group_records(&[GroupId::from_uuid(id)])
+                .await
+                .map_err(|e| e.to_string())?
+                .into_values()
+                .next(),
+        }
+        .and_then(|record| record.client);
         found.push(Found {
+            scim_client,
             kind: kind.as_str(),
             id,
             name,
