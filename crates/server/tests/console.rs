@@ -85,6 +85,7 @@ fn concrete(template: &str) -> String {
         .replace("{provider}", &uuid::Uuid::new_v4().to_string())
         .replace("{run}", &uuid::Uuid::new_v4().to_string())
         .replace("{kind}", "user")
+        .replace("{export}", "export.json")
         .replace("{object}", &uuid::Uuid::new_v4().to_string())
 }
 
@@ -319,5 +320,100 @@ async fn the_objects_page_finds_a_user_and_names_the_scim_client_that_made_it() 
     assert!(
         html.contains("never synced") && html.contains("not linked"),
         "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_exports_as_json_and_its_failures_as_csv() {
+    let server = TestServer::start().await;
+    let (_, provider) = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/providers",
+            Some(
+                serde_json::json!({"name": "Contoso", "tenant_id": "contoso.onmicrosoft.com",
+                "client_id": "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e", "client_secret": "x"}),
+            ),
+        )
+        .await;
+    let provider =
+        model::ProviderId::from_uuid(provider["id"].as_str().expect("id").parse().expect("uuid"));
+    let run = server
+        .store
+        .start_run(
+            provider,
+            model::Trigger::Manual,
+            false,
+            "test",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("run");
+    let object = uuid::Uuid::new_v4();
+    server
+        .store
+        .record_object_state(&store::ObjectState {
+            provider_id: provider,
+            kind: engine::RemoteKind::User,
+            object_id: object,
+            status: store::ObjectStatus::Failed,
+            outcome: "rejected".into(),
+            run_id: Some(run.id),
+            last_attempt_at: chrono::Utc::now(),
+            last_synced_at: None,
+            error_code: Some("Request_BadRequest".into()),
+            error_message: Some("Property \"x\" has an \"invalid\" value".into()),
+            request_id: Some("req-1".into()),
+        })
+        .await
+        .expect("a failure");
+    server
+        .store
+        .finish_run(
+            run.id,
+            model::RunStatus::Partial,
+            &model::RunReport::default(),
+            None,
+        )
+        .await
+        .expect("finished");
+    let session = sign_in(&server, &server.token).await.expect("signed in");
+    let get = |suffix: &str| {
+        client()
+            .get(format!("{}/console/runs/{}/{suffix}", server.base, run.id))
+            .header(
+                header::COOKIE,
+                format!("entrasync_session={}", session.cookie),
+            )
+            .send()
+    };
+    let json = get("export.json").await.expect("json");
+    assert_eq!(json.status(), StatusCode::OK);
+    assert!(json.headers().get(header::CONTENT_DISPOSITION).is_some());
+    let detail: serde_json::Value = json.json().await.expect("JSON");
+    assert_eq!(detail["status"], "partial");
+    assert_eq!(detail["failures"][0]["request_id"], "req-1");
+    let csv = get("export.csv")
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "kind,object_id,error_code,error_message,request_id,at"
+    );
+    assert!(
+        lines[1].starts_with(&format!(r#""user","{object}","Request_BadRequest","Property ""x"" has an ""invalid"" value","req-1""#)),
+        "{csv}"
+    );
+    let unknown = get("export.xml").await.expect("xml");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let plan = get("plan").await.expect("plan");
+    assert_eq!(
+        plan.status(),
+        StatusCode::OK,
+        "the plan page is not taken for an export"
     );
 }

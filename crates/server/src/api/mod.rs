@@ -8,7 +8,7 @@ mod links;
 mod mappings;
 mod members;
 mod providers;
-mod runs;
+pub mod runs;
 mod sync;
 mod tokens;
 mod users;

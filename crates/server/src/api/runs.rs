@@ -98,9 +98,14 @@ pub async fn get_run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<RunDetail>, ApiError> {
-    let run = state.store.get_run(RunId::from_uuid(id)).await?;
-    let failures = state
-        .store
+    Ok(Json(run_detail(&state.store, RunId::from_uuid(id)).await?))
+}
+
+/// A run with (up to 1,000 of) the objects it could not sync: what the API answers and the
+/// console exports.
+pub async fn run_detail(store: &store::Store, id: RunId) -> Result<RunDetail, store::StoreError> {
+    let run = store.get_run(id).await?;
+    let failures = store
         .run_failures(run.id, 1000)
         .await?
         .into_iter()
@@ -113,7 +118,7 @@ pub async fn get_run(
             at: state.last_attempt_at,
         })
         .collect();
-    Ok(Json(RunDetail { run, failures }))
+    Ok(RunDetail { run, failures })
 }
 
 /// A dry run's plan, a page at a time.

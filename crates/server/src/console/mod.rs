@@ -89,6 +89,7 @@ pub const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/console/providers/{provider}/runs"),
     ("GET", "/console/runs/{run}"),
     ("GET", "/console/runs/{run}/plan"),
+    ("GET", "/console/runs/{run}/{export}"),
     ("GET", "/console/providers/{provider}/objects"),
     (
         "POST",
@@ -105,6 +106,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/providers/{provider}/runs", get(pages::runs))
         .route("/console/runs/{run}", get(pages::run))
         .route("/console/runs/{run}/plan", get(pages::plan))
+        .route("/console/runs/{run}/{export}", get(pages::export))
         .route(
             "/console/providers/{provider}/objects",
             get(objects::search),
