@@ -3120,3 +3120,40 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    one_claim_never_takes_a_groups_bulk_members_and_one_of_its_memberships_together,
+    |t| {
+        let store = &t.store;
+        let provider = quiet_provider(store).await;
+        let staff = group(store, "Staff").await;
+        let alice = user(store, "alice").await;
+        let bulk = engine::Item::Members(staff);
+        let single = engine::Item::Membership {
+            group: staff,
+            user: alice,
+        };
+        // Both wait, unclaimed, when a worker with room for many asks.
+        store
+            .enqueue_items(provider, Some(model::RunId::new()), &[bulk])
+            .await
+            .expect("queue the bulk step");
+        store
+            .enqueue_items(provider, None, &[single])
+            .await
+            .expect("queue one membership");
+        let held = claim(store, "node-1", 10).await;
+        assert_eq!(
+            works(&held),
+            HashSet::from([Work::Item(single)]),
+            "the direct membership goes first, alone"
+        );
+        assert!(
+            claim(store, "node-2", 10).await.is_empty(),
+            "the bulk step waits for it"
+        );
+        assert_eq!(complete(store, &held[0]).await, Completion::Done);
+        let next = claim(store, "node-2", 10).await;
+        assert_eq!(works(&next), HashSet::from([Work::Item(bulk)]));
+    }
+);
