@@ -1,9 +1,11 @@
 //! The web console as a person uses it: a real headless Chromium (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs) drives the real `entrasync serve` over the
-//! Graph emulator. Sign in; read the overview and a dry run's plan; see deletes held beyond
-//! the threshold, with the objects named, and approve them; sign out and be refused. A
-//! screenshot of every page goes to `target/console-screenshots/` (and to `docs/console/`
-//! with `UPDATE_SCREENSHOTS=1`).
+//! Graph emulator. Sign in; create a provider (a mistake first, named at its input); rename a
+//! user and read the dry run's diff; see deletes held beyond the threshold, with the objects
+//! named, and approve them; break a mapping and see the error at its line; try a mapping;
+//! import a file; find a user and sync it alone; sign out and be refused. A screenshot of
+//! every page goes to `target/console-screenshots/` (and to `docs/console/` with
+//! `UPDATE_SCREENSHOTS=1`).
 
 use std::{
     io::{BufRead, BufReader},
@@ -164,6 +166,38 @@ impl Browser {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let element = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        let element = self.element(css).await;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await;
+    }
+
     async fn click(&self, css: &str) {
         let element = self.element(css).await;
         self.call(
@@ -320,6 +354,14 @@ impl Server {
         }
     }
 
+    /// The id of the provider named `name`, read through the CLI.
+    fn provider_id(&self, name: &str) -> String {
+        let shown: Value =
+            serde_json::from_str(&self.cli(&["provider", "show", name, "--output", "json"]))
+                .expect("the provider as JSON");
+        shown["id"].as_str().expect("an id").to_owned()
+    }
+
     fn cli(&self, args: &[&str]) -> String {
         match self.try_cli(args) {
             Ok(stdout) => stdout,
@@ -355,7 +397,7 @@ fn entra_users(emulator: &RunningEmulator) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_out() {
+async fn an_administrator_runs_the_provider_from_the_console_alone() {
     let emulator = Emulator::start(EmulatorConfig::default())
         .await
         .expect("emulator");
@@ -369,23 +411,6 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
             "--email",
             &format!("u{n}@{domain}"),
         ]);
-    }
-    server.cli(&[
-        "provider",
-        "add",
-        "Contoso",
-        "--tenant-id",
-        emulator.tenant_id(),
-        "--client-id",
-        emulator.client_id(),
-        "--client-secret-from-env",
-        "--delete-threshold",
-        "2",
-    ]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while entra_users(&emulator) < 4 {
-        assert!(Instant::now() < deadline, "the first sync did not finish");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
     let browser = Browser::start().await;
@@ -402,41 +427,95 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
     browser.wait_for_text_here("not valid").await;
     browser.type_into("#token", TOKEN).await;
     browser.click("button[type=submit]").await;
-    let overview = browser.wait_for_text("Contoso").await;
-    assert!(overview.contains("healthy"), "{overview}");
+    browser.wait_for_text("Providers").await;
+
+    // A provider created in the console: a mistake first, named at its input.
+    browser.click("a[href='/console/providers/new']").await;
+    browser.wait_for_text_here("New provider").await;
+    browser.type_into("#name", "Contoso").await;
+    browser.type_into("#tenant_id", emulator.tenant_id()).await;
+    browser.type_into("#client_id", emulator.client_id()).await;
+    browser
+        .type_into("#client_secret", emulator.client_secret().expect("secret"))
+        .await;
+    browser.clear("#delete_threshold").await;
+    browser.type_into("#delete_threshold", "two").await;
+    browser.click("button.primary").await;
+    let refused = browser.wait_for_text_here("Not saved").await;
+    assert!(
+        refused.contains("delete_threshold must be a whole number"),
+        "{refused}"
+    );
+    browser.screenshot("provider-error").await;
+    browser.clear("#delete_threshold").await;
+    browser.type_into("#delete_threshold", "2").await;
+    // The secret is never sent back to the page: type it again.
+    browser
+        .type_into("#client_secret", emulator.client_secret().expect("secret"))
+        .await;
+    browser.click("button.primary").await;
+    browser.wait_for_text_here("Created.").await;
+    browser.screenshot("provider").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while entra_users(&emulator) < 4 {
+        assert!(Instant::now() < deadline, "the first sync did not finish");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.click("a.brand").await;
+    let overview = browser.wait_for_text("healthy").await;
+    assert!(overview.contains("Contoso"), "{overview}");
     browser.screenshot("overview").await;
 
-    // In dry-run mode, a rename waits; the dry run's plan names it.
-    server.cli(&["provider", "update", "Contoso", "--dry-run", "true"]);
-    server.cli(&["user", "update", "u1", "--name", "Renamed"]);
-    // Saving the provider made a dry run of its own; the next one waits for it to finish.
-    let dry_run = [
-        "sync",
-        "--provider",
-        "Contoso",
-        "--dry-run",
-        "--output",
-        "json",
-    ];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let planned = loop {
-        match server.try_cli(&dry_run) {
-            Ok(planned) => break planned,
-            Err(busy) if busy.contains("being made already") && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(failed) => panic!("the dry run: {failed}"),
-        }
-    };
-    let planned: Value = serde_json::from_str(&planned).expect("the dry run as JSON");
-    let run = planned["run"].as_str().expect("run id");
+    // Dry-run mode, a rename in the directory, and the dry run's diff.
+    browser.click("h2 a").await;
+    browser.wait_for_text_here("Schedule and mode").await;
+    browser.click("#dry_run").await;
+    browser.click("button.primary").await;
+    browser.wait_for_text_here("Saved.").await;
+    browser.click("a[href='/console/users']").await;
+    browser.wait_for_text_here("Find users").await;
     browser
-        .goto(&format!("{}/console/runs/{run}/plan", server.url))
+        .goto(&format!("{}/console/users?q=u1", server.url))
         .await;
-    let plan = browser.text().await;
-    assert!(plan.contains("u1") && plan.contains("Renamed"), "{plan}");
+    browser.click("td a").await;
+    browser.wait_for_text_here("User u1").await;
+    browser.clear("#name").await;
+    browser.type_into("#name", "Renamed").await;
+    browser.click("button.primary").await;
+    browser.wait_for_text_here("Saved.").await;
+    browser.screenshot("user").await;
+    let provider_page = format!(
+        "{}/console/providers/{}",
+        server.url,
+        server.provider_id("Contoso")
+    );
+    // Saving the provider made a dry run of its own; a second waits until it is done.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        browser.goto(&provider_page).await;
+        browser.click("form[action$='/plan'] button").await;
+        let text = browser.wait_for_text_here("Trigger").await;
+        if !text.contains("being made already") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dry run never started: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    browser.wait_for_text("succeeded").await;
+    browser.click("a[href$='/plan']").await;
+    let plan = browser.wait_for_text_here("Plan of").await;
+    assert!(
+        plan.contains("user u1") && plan.contains("Renamed") && plan.contains("displayName"),
+        "{plan}"
+    );
     browser.screenshot("plan").await;
-    server.cli(&["provider", "update", "Contoso", "--dry-run", "false"]);
+    browser.goto(&provider_page).await;
+    browser.click("#dry_run").await;
+    browser.click("button.primary").await;
+    browser.wait_for_text_here("Saved.").await;
 
     // Three deletes against a threshold of two: the one beyond it is held until approved.
     for n in 1..4 {
@@ -471,7 +550,62 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
     let after = browser.wait_for_text("healthy").await;
     assert!(!after.contains("held"), "{after}");
 
-    // One user, found by email: its link and last sync, then synced alone.
+    // A broken mapping is refused at its line; the saved one, tried on a user, shows its
+    // document.
+    browser.click("a[href='/console/mappings']").await;
+    browser.click("td a").await;
+    browser.wait_for_text_here("Expression").await;
+    browser.clear("#expression").await;
+    browser
+        .type_into("#expression", "let name = user.name;\nlet broken = ;\n#{}")
+        .await;
+    browser.click("button[value=save]").await;
+    let refused = browser.wait_for_text_here("does not compile").await;
+    assert!(refused.contains("line 2"), "{refused}");
+    assert_eq!(
+        browser.text_of("li.marked").await,
+        "let broken = ;",
+        "the line at fault is marked"
+    );
+    browser.screenshot("mapping-error").await;
+    browser.click("a[href='/console/mappings']").await;
+    browser.click("td a").await;
+    browser.wait_for_text_here("Expression").await;
+    browser.type_into("#subject", "u0").await;
+    browser.click("button[value=try]").await;
+    let tried = browser.wait_for_text_here("Tried on u0").await;
+    assert!(
+        tried.contains("The Graph document") && tried.contains(&format!("u0@{domain}")),
+        "{tried}"
+    );
+    browser.screenshot("mapping-try").await;
+
+    // A file imported, its bad line named.
+    let file = server.dir.path().join("people.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"type\": \"user\", \"username\": \"u9\", \"email\": \"u9@{domain}\"}}\n\
+             {{\"type\": \"user\", \"username\": \"u10\", \"email\": \"not an email\"}}\n"
+        ),
+    )
+    .expect("write the file");
+    browser.click("a[href='/console/import']").await;
+    browser
+        .type_into("#file", &file.display().to_string())
+        .await;
+    browser.click("button.primary").await;
+    let imported = browser.wait_for_text_here("Lines that failed").await;
+    assert!(
+        imported.contains("1 created") && imported.contains("1 failed"),
+        "{imported}"
+    );
+    browser.screenshot("import").await;
+    browser.click("a[href='/console/groups']").await;
+    browser.wait_for_text_here("Find groups").await;
+
+    // One user, found by email: its link, last sync and mapped document, then synced alone.
+    browser.goto(&provider_page).await;
     browser.click("a[href$='/objects']").await;
     browser.type_into("#q", &format!("u0@{domain}")).await;
     browser.click("form[role=search] button").await;
@@ -486,6 +620,13 @@ async fn an_administrator_signs_in_reads_a_plan_approves_held_deletes_and_signs_
         .wait_for_text_here("Every exchange with Entra")
         .await;
     assert!(synced.contains("user u0: unchanged"), "{synced}");
+
+    // On a phone's screen.
+    browser.resize(390, 844).await;
+    browser.goto(&format!("{}/console", server.url)).await;
+    browser.wait_for_text_here("Contoso").await;
+    browser.screenshot("overview-phone").await;
+    browser.resize(1280, 900).await;
 
     browser.click(".sign-out button").await;
     browser.wait_for_url("/console/sign-in").await;

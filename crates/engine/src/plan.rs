@@ -165,6 +165,34 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation's name, as [`Operation::name`] gives it (and its JSON `operation` tag).
+    pub const NAMES: [&'static str; 9] = [
+        "create",
+        "adopt",
+        "update",
+        "recreate",
+        "delete",
+        "disable",
+        "unlink",
+        "add_members",
+        "remove_member",
+    ];
+
+    /// Its name: what the plan's JSON tags it with, and what a plan is filtered by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Create { .. } => "create",
+            Operation::Adopt { .. } => "adopt",
+            Operation::Update { .. } => "update",
+            Operation::Recreate { .. } => "recreate",
+            Operation::Delete { .. } => "delete",
+            Operation::Disable { .. } => "disable",
+            Operation::Unlink { .. } => "unlink",
+            Operation::AddMembers { .. } => "add_members",
+            Operation::RemoveMember { .. } => "remove_member",
+        }
+    }
+
     /// A delete or a disable: what accidental-delete protection counts.
     pub fn is_destructive(&self) -> bool {
         matches!(self, Operation::Delete { .. } | Operation::Disable { .. })
@@ -286,6 +314,55 @@ pub struct PlanItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operations_name_is_its_json_tag() {
+        let id = || RemoteId::new("r1");
+        let document = Document::new(Default::default());
+        let every = [
+            Operation::Create {
+                kind: RemoteKind::User,
+                document: document.clone(),
+            },
+            Operation::Adopt {
+                kind: RemoteKind::User,
+                remote_id: id(),
+            },
+            Operation::Update {
+                kind: RemoteKind::User,
+                remote_id: id(),
+                changes: vec![],
+            },
+            Operation::Recreate {
+                kind: RemoteKind::Group,
+                previous: id(),
+                document,
+            },
+            Operation::Delete {
+                kind: RemoteKind::User,
+                remote_id: id(),
+            },
+            Operation::Disable { remote_id: id() },
+            Operation::Unlink {
+                kind: RemoteKind::Group,
+                remote_id: id(),
+            },
+            Operation::AddMembers {
+                group: RemoteRef::linked(id()),
+                members: vec![],
+            },
+            Operation::RemoveMember {
+                group: id(),
+                member: id(),
+            },
+        ];
+        let names: Vec<&str> = every.iter().map(Operation::name).collect();
+        assert_eq!(names, Operation::NAMES);
+        for operation in &every {
+            let json = serde_json::to_value(operation).expect("JSON");
+            assert_eq!(json["operation"], operation.name(), "{json}");
+        }
+    }
 
     #[test]
     fn documents_never_show_passwords() {

@@ -87,6 +87,9 @@ fn concrete(template: &str) -> String {
         .replace("{kind}", "user")
         .replace("{export}", "export.json")
         .replace("{object}", &uuid::Uuid::new_v4().to_string())
+        .replace("{mapping}", &uuid::Uuid::new_v4().to_string())
+        .replace("{user}", &uuid::Uuid::new_v4().to_string())
+        .replace("{group}", &uuid::Uuid::new_v4().to_string())
 }
 
 #[tokio::test]
@@ -94,9 +97,15 @@ async fn every_protected_route_needs_a_session_and_every_form_its_token() {
     let server = TestServer::start().await;
     let http = client();
     let session = sign_in(&server, &server.token).await.expect("signed in");
-    for (method, template) in server::console::PROTECTED {
+    let routes = server::console::protected_routes();
+    assert!(routes.len() > 30, "the whole console is walked: {routes:?}");
+    for (method, template) in routes {
+        assert!(
+            !concrete(template).contains('{'),
+            "a parameter of {template} is not filled in"
+        );
         let url = format!("{}{}", server.base, concrete(template));
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("method");
         let anonymous = http
             .request(method.clone(), &url)
             .send()

@@ -42,6 +42,7 @@ mod mappings;
 mod memberships;
 mod page;
 mod plans;
+pub use plans::PlanFilter;
 mod protection;
 mod providers;
 mod runs;

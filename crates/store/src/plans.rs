@@ -10,6 +10,39 @@ use uuid::Uuid;
 
 use crate::{Result, Store, StoreError};
 
+/// Which items of a plan to show: of one kind, naming an object, holding an operation.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub subject: Option<PlanSubject>,
+    /// A case-insensitive substring of the object's name.
+    pub name: Option<String>,
+    /// An operation's name, as `Operation::name` gives it.
+    pub operation: Option<&'static str>,
+}
+
+/// The plan items after `$2` of run `$1`, of kind `$3`, naming `$4` (a `LIKE` pattern), holding
+/// an operation `$5`, at most `$6`; each argument may be null. Only how an item's operations
+/// are looked into differs: SQLite reads its JSON text, PostgreSQL asks its jsonb.
+macro_rules! find_plan_items_sql {
+    ($has_operation:literal) => {
+        concat!(
+            "SELECT seq, object_kind, object_id, object_name, operations FROM plan_items \
+             WHERE run_id = $1 AND seq > $2 \
+               AND ($3 IS NULL OR object_kind = $3) \
+               AND ($4 IS NULL OR lower(object_name) LIKE $4 ESCAPE '\\') \
+               AND ($5 IS NULL OR ",
+            $has_operation,
+            ") ORDER BY seq LIMIT $6"
+        )
+    };
+}
+const FIND_PLAN_ITEMS_SQLITE: &str = find_plan_items_sql!(
+    "EXISTS (SELECT 1 FROM json_each(operations) WHERE json_extract(value, '$.operation') = $5)"
+);
+const FIND_PLAN_ITEMS_POSTGRES: &str = find_plan_items_sql!(
+    "operations @> jsonb_build_array(jsonb_build_object('operation', $5::text))"
+);
+
 /// Plan items written per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 200;
 
@@ -96,6 +129,33 @@ impl Store {
             .bind(i64::from(limit.clamp(1, 1000)))
             .fetch_all(pool)
             .await?
+        });
+        rows.into_iter().map(PlanItem::try_from).collect()
+    }
+
+    /// Up to `limit` items of the run's plan after position `after` that match `filter`, in
+    /// order: the plan's own rows only, one page of them in memory.
+    pub async fn find_plan_items(
+        &self,
+        run: RunId,
+        filter: &PlanFilter,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<PlanItem>> {
+        let rows: Vec<PlanRow> = read_pool!(self, pool, dialect => {
+            let sql = match dialect {
+                crate::Dialect::Sqlite => FIND_PLAN_ITEMS_SQLITE,
+                crate::Dialect::Postgres => FIND_PLAN_ITEMS_POSTGRES,
+            };
+            sqlx::query_as(sql)
+                .bind(run.as_uuid())
+                .bind(after)
+                .bind(filter.subject.map(subject_text))
+                .bind(filter.name.as_deref().map(crate::page::contains_pattern))
+                .bind(filter.operation)
+                .bind(i64::from(limit.clamp(1, 1000)))
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(PlanItem::try_from).collect()
     }

@@ -59,9 +59,18 @@ pub async fn import(
             format!("at most {MAX_RECORDS_PER_CALL} records per call"),
         ));
     }
-    let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(request.records.len());
+    Ok(Json(import_records(&state.store, request.records).await?))
+}
+
+/// Parses each record and imports the valid ones in one transaction, answering for every one
+/// in order: what the API and the console's import both do.
+pub(crate) async fn import_records(
+    store: &store::Store,
+    records: Vec<serde_json::Value>,
+) -> Result<ImportResponse, ApiError> {
+    let mut results: Vec<Option<RecordResult>> = Vec::with_capacity(records.len());
     let mut valid = Vec::new();
-    for value in request.records {
+    for value in records {
         match parse_record(value) {
             Ok(record) => {
                 valid.push(record);
@@ -74,7 +83,7 @@ pub async fn import(
             })),
         }
     }
-    let mut outcomes = state.store.import(valid).await?.into_iter();
+    let mut outcomes = store.import(valid).await?.into_iter();
     let results: Vec<RecordResult> = results
         .into_iter()
         .map(|result| {
@@ -91,13 +100,13 @@ pub async fn import(
         })
         .collect();
     let count = |outcome: &str| results.iter().filter(|r| r.outcome == outcome).count();
-    Ok(Json(ImportResponse {
+    Ok(ImportResponse {
         created: count("created"),
         updated: count("updated"),
         unchanged: count("unchanged"),
         failed: count("failed"),
         results,
-    }))
+    })
 }
 
 impl RecordResult {

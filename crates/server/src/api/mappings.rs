@@ -42,7 +42,7 @@ pub struct MappingPage {
 }
 
 /// The mapping named by `key`: its id, or its name (regardless of case).
-async fn resolve_mapping(store: &Store, key: &str) -> Result<PropertyMapping, ApiError> {
+pub(crate) async fn resolve_mapping(store: &Store, key: &str) -> Result<PropertyMapping, ApiError> {
     if let Ok(id) = key.parse::<Uuid>() {
         return Ok(store.get_mapping(id.into()).await?);
     }
@@ -80,13 +80,20 @@ pub async fn create_mapping(
     State(state): State<AppState>,
     ApiJson(new): ApiJson<NewPropertyMapping>,
 ) -> Result<(StatusCode, Json<PropertyMapping>), ApiError> {
+    Ok((StatusCode::CREATED, Json(create(&state, new).await?)))
+}
+
+/// Saves a new mapping whose expression compiles: what the API and the console both do.
+pub(crate) async fn create(
+    state: &AppState,
+    new: NewPropertyMapping,
+) -> Result<PropertyMapping, ApiError> {
     new.validate().map_err(store::StoreError::from)?;
     check_compiles(
         &state.mapper,
         &Mapping::new(&new.name, new.kind, &new.expression),
     )?;
-    let mapping = state.store.create_mapping(new).await?;
-    Ok((StatusCode::CREATED, Json(mapping)))
+    Ok(state.store.create_mapping(new).await?)
 }
 
 /// Get a mapping by id or name.
@@ -109,13 +116,23 @@ pub async fn update_mapping(
     ApiPath(key): ApiPath<String>,
     ApiJson(patch): ApiJson<PropertyMappingPatch>,
 ) -> Result<Json<PropertyMapping>, ApiError> {
-    patch.validate().map_err(store::StoreError::from)?;
     let current = resolve_mapping(&state.store, &key).await?;
+    Ok(Json(update(&state, &current, patch).await?))
+}
+
+/// Renames `current` or changes its expression (which must compile): what the API and the
+/// console both do.
+pub(crate) async fn update(
+    state: &AppState,
+    current: &PropertyMapping,
+    patch: PropertyMappingPatch,
+) -> Result<PropertyMapping, ApiError> {
+    patch.validate().map_err(store::StoreError::from)?;
     if let Some(expression) = &patch.expression {
         let name = patch.name.as_deref().unwrap_or(&current.name);
         check_compiles(&state.mapper, &Mapping::new(name, current.kind, expression))?;
     }
-    Ok(Json(state.store.update_mapping(current.id, patch).await?))
+    Ok(state.store.update_mapping(current.id, patch).await?)
 }
 
 /// Delete a mapping.
@@ -159,6 +176,15 @@ pub async fn test_mappings(
     State(state): State<AppState>,
     ApiJson(test): ApiJson<MappingTest>,
 ) -> Result<Json<TryReport>, ApiError> {
+    Ok(Json(try_mappings(&state, test).await?))
+}
+
+/// Evaluates mappings against one user or group, writing nothing: what the API's and the
+/// console's "try it" both do.
+pub(crate) async fn try_mappings(
+    state: &AppState,
+    test: MappingTest,
+) -> Result<TryReport, ApiError> {
     let kind = match (&test.user, &test.group) {
         (Some(_), None) => MappingKind::User,
         (None, Some(_)) => MappingKind::Group,
@@ -225,7 +251,7 @@ pub async fn test_mappings(
             .await?
         }
     };
-    Ok(Json(report))
+    Ok(report)
 }
 
 /// Evaluation is CPU work bounded by the sandbox (up to a second): off the async workers.

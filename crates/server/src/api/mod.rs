@@ -2,14 +2,14 @@
 //! description are registered together (utoipa-axum), so the document cannot drift from them.
 
 mod groups;
-mod import;
-mod keys;
+pub(crate) mod import;
+pub(crate) mod keys;
 mod links;
-mod mappings;
+pub(crate) mod mappings;
 mod members;
-mod providers;
+pub(crate) mod providers;
 pub mod runs;
-mod sync;
+pub(crate) mod sync;
 mod tokens;
 mod users;
 

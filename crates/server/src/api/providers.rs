@@ -307,8 +307,14 @@ pub async fn list_providers(
     responses((status = 201, body = Provider), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_provider(
     State(state): State<AppState>,
-    ApiJson(mut input): ApiJson<ProviderInput>,
+    ApiJson(input): ApiJson<ProviderInput>,
 ) -> Result<(StatusCode, Json<Provider>), ApiError> {
+    let provider = create(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(provider)))
+}
+
+/// Creates a provider from `input`: what the API and the console both do.
+pub async fn create(state: &AppState, mut input: ProviderInput) -> Result<Provider, ApiError> {
     let store = &state.store;
     let required = |value: Option<String>, field: &str| {
         value.ok_or_else(|| ApiError::validation(field, format!("{field} is required")))
@@ -334,10 +340,9 @@ pub async fn create_provider(
             default_mapping(store, mapping::DEFAULT_GROUP_MAPPING_NAME, "group_mappings").await?;
     }
     apply_settings(store, input, &mut settings).await?;
-    let provider = store
+    Ok(store
         .create_provider(&name, settings, &credential, &state.secret_key, id)
-        .await?;
-    Ok((StatusCode::CREATED, Json(provider)))
+        .await?)
 }
 
 /// Get a provider by id or name (its credential is never shown).
@@ -358,9 +363,19 @@ pub async fn get_provider(
 pub async fn update_provider(
     State(state): State<AppState>,
     ApiPath(key): ApiPath<String>,
-    ApiJson(mut input): ApiJson<ProviderInput>,
+    ApiJson(input): ApiJson<ProviderInput>,
 ) -> Result<Json<Provider>, ApiError> {
     let current = resolve_provider(&state.store, &key).await?;
+    Ok(Json(update(&state, &current, input).await?))
+}
+
+/// Applies `input` over `current`'s settings and saves them: what the API and the console
+/// both do.
+pub async fn update(
+    state: &AppState,
+    current: &Provider,
+    mut input: ProviderInput,
+) -> Result<Provider, ApiError> {
     let credential = credential(&mut input)?;
     let name = input.name.take();
     if let Some(name) = &name {
@@ -377,7 +392,7 @@ pub async fn update_provider(
         .store
         .update_provider(current.id, update, &state.secret_key)
         .await?;
-    Ok(Json(provider))
+    Ok(provider)
 }
 
 /// Delete a provider. Nothing is changed in Entra.

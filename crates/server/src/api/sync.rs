@@ -72,8 +72,18 @@ pub async fn request_plan(
     ApiPath(key): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let provider = resolve_provider(&state.store, &key).await?;
-    let runner = node_runner(&state)?;
-    let run = match runner.start_plan(provider.id, Trigger::Manual).await {
+    let run = start_dry_run(&state, provider.id).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+/// Starts the provider's dry run in a task of its own and answers with its run at once: what
+/// the API and the console both do.
+pub(crate) async fn start_dry_run(
+    state: &AppState,
+    provider: model::ProviderId,
+) -> Result<Run, ApiError> {
+    let runner = node_runner(state)?;
+    let run = match runner.start_plan(provider, Trigger::Manual).await {
         Ok(run) => run,
         Err(runner::RunnerError::PlanRunning(run)) => {
             return Err(ApiError::new(
@@ -94,7 +104,7 @@ pub async fn request_plan(
             tracing::warn!(%error, "the dry run failed");
         }
     });
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok(run)
 }
 
 /// Where the provider stands: health, last run, next scheduled run, queued work.

@@ -3,17 +3,21 @@
 //! past sign-in needs a session (else: to sign-in), every form its CSRF token; answers carry
 //! a strict Content-Security-Policy and may not be framed.
 
+mod directory;
+mod form;
+mod mappings;
 mod objects;
 mod pages;
+mod providers;
 mod session;
 
 use axum::{
     Router,
-    extract::Request,
-    http::{HeaderValue, StatusCode, header},
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Redirect, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 
 use crate::AppState;
@@ -81,46 +85,189 @@ pub fn failure(detail: &str) -> Response {
         .into_response()
 }
 
-/// The routes past sign-in, as (method, path template): the test that every one of them
-/// refuses a request without a session (and a form without its token) walks this list, and
-/// [`routes`] builds the router from the same handlers.
-pub const PROTECTED: &[(&str, &str)] = &[
-    ("GET", "/console"),
-    ("GET", "/console/providers/{provider}/runs"),
-    ("GET", "/console/runs/{run}"),
-    ("GET", "/console/runs/{run}/plan"),
-    ("GET", "/console/runs/{run}/{export}"),
-    ("GET", "/console/providers/{provider}/objects"),
-    (
-        "POST",
-        "/console/providers/{provider}/objects/{kind}/{object}/sync",
-    ),
-    ("POST", "/console/providers/{provider}/approve"),
-    ("POST", "/console/providers/{provider}/reject"),
-    ("POST", "/console/sign-out"),
-];
-
-pub fn routes(state: AppState) -> Router<AppState> {
-    let protected = Router::new()
-        .route("/console", get(pages::overview))
-        .route("/console/providers/{provider}/runs", get(pages::runs))
-        .route("/console/runs/{run}", get(pages::run))
-        .route("/console/runs/{run}/plan", get(pages::plan))
-        .route("/console/runs/{run}/{export}", get(pages::export))
-        .route(
-            "/console/providers/{provider}/objects",
-            get(objects::search),
-        )
-        .route(
-            "/console/providers/{provider}/objects/{kind}/{object}/sync",
-            post(objects::sync_now),
-        )
-        .route(
+/// The routes past sign-in: method, path template, handler. The router is built from this
+/// table and the test that every route refuses a request without a session (and a form
+/// without its token) walks [`protected_routes`], so a new route cannot forget either.
+fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/console", get(pages::overview)),
+        (
+            Method::GET,
+            "/console/providers/new",
+            get(providers::new_form),
+        ),
+        (Method::POST, "/console/providers", post(providers::create)),
+        (
+            Method::GET,
+            "/console/providers/{provider}",
+            get(providers::edit_form),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}",
+            post(providers::save),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/sync",
+            post(providers::sync_now),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/plan",
+            post(providers::plan_now),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/pause",
+            post(providers::pause),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/resume",
+            post(providers::resume),
+        ),
+        (
+            Method::POST,
             "/console/providers/{provider}/approve",
             post(pages::approve),
-        )
-        .route("/console/providers/{provider}/reject", post(pages::reject))
-        .route("/console/sign-out", post(session::sign_out))
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/reject",
+            post(pages::reject),
+        ),
+        (
+            Method::GET,
+            "/console/providers/{provider}/runs",
+            get(pages::runs),
+        ),
+        (Method::GET, "/console/runs/{run}", get(pages::run)),
+        (Method::GET, "/console/runs/{run}/plan", get(pages::plan)),
+        (
+            Method::GET,
+            "/console/runs/{run}/{export}",
+            get(pages::export),
+        ),
+        (
+            Method::GET,
+            "/console/providers/{provider}/objects",
+            get(objects::search),
+        ),
+        (
+            Method::POST,
+            "/console/providers/{provider}/objects/{kind}/{object}/sync",
+            post(objects::sync_now),
+        ),
+        (Method::GET, "/console/mappings", get(mappings::list)),
+        (
+            Method::GET,
+            "/console/mappings/new",
+            get(mappings::new_form),
+        ),
+        (Method::POST, "/console/mappings", post(mappings::create)),
+        (
+            Method::GET,
+            "/console/mappings/{mapping}",
+            get(mappings::edit_form),
+        ),
+        (
+            Method::POST,
+            "/console/mappings/{mapping}",
+            post(mappings::save),
+        ),
+        (
+            Method::POST,
+            "/console/mappings/{mapping}/delete",
+            post(mappings::delete),
+        ),
+        (Method::GET, "/console/users", get(directory::users::list)),
+        (
+            Method::GET,
+            "/console/users/new",
+            get(directory::users::new_form),
+        ),
+        (
+            Method::POST,
+            "/console/users",
+            post(directory::users::create),
+        ),
+        (
+            Method::GET,
+            "/console/users/{user}",
+            get(directory::users::edit_form),
+        ),
+        (
+            Method::POST,
+            "/console/users/{user}",
+            post(directory::users::save),
+        ),
+        (
+            Method::POST,
+            "/console/users/{user}/delete",
+            post(directory::users::delete),
+        ),
+        (Method::GET, "/console/groups", get(directory::groups::list)),
+        (
+            Method::GET,
+            "/console/groups/new",
+            get(directory::groups::new_form),
+        ),
+        (
+            Method::POST,
+            "/console/groups",
+            post(directory::groups::create),
+        ),
+        (
+            Method::GET,
+            "/console/groups/{group}",
+            get(directory::groups::edit_form),
+        ),
+        (
+            Method::POST,
+            "/console/groups/{group}",
+            post(directory::groups::save),
+        ),
+        (
+            Method::POST,
+            "/console/groups/{group}/delete",
+            post(directory::groups::delete),
+        ),
+        (
+            Method::POST,
+            "/console/groups/{group}/members",
+            post(directory::groups::add_member),
+        ),
+        (
+            Method::POST,
+            "/console/groups/{group}/members/{user}/remove",
+            post(directory::groups::remove_member),
+        ),
+        (Method::GET, "/console/import", get(directory::import::form)),
+        (
+            Method::POST,
+            "/console/import",
+            post(directory::import::upload)
+                .layer(DefaultBodyLimit::max(directory::import::MAX_FILE_BYTES)),
+        ),
+        (Method::POST, "/console/sign-out", post(session::sign_out)),
+    ]
+}
+
+/// Every route past sign-in, as (method, path template).
+pub fn protected_routes() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = table()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
         .layer(middleware::from_fn_with_state(
             state,
             session::require_session,

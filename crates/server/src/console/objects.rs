@@ -14,10 +14,12 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{
-    Message, Page, failure, render,
+    Message, Page, failure,
+    mappings::{Tried, describe},
+    render,
     session::{CheckedForm, Session},
 };
-use crate::AppState;
+use crate::{AppState, api};
 
 /// The most matches one search shows.
 const MATCHES: u32 = 25;
@@ -33,6 +35,8 @@ struct Found {
     error: Option<String>,
     /// The SCIM client that created it, if one did.
     scim_client: Option<String>,
+    /// What the provider's mappings make of it now.
+    mapped: Tried,
 }
 
 #[derive(askama::Template)]
@@ -85,7 +89,7 @@ pub async fn search(
     let found = if query.is_empty() {
         Vec::new()
     } else {
-        match matches(&state, id, &query).await {
+        match matches(&state, &provider, &query).await {
             Ok(found) => found,
             Err(error) => return failure(&error),
         }
@@ -105,10 +109,11 @@ pub async fn search(
 /// to an Entra object of that id.
 async fn matches(
     state: &AppState,
-    provider: ProviderId,
+    provider: &model::Provider,
     query: &str,
 ) -> Result<Vec<Found>, String> {
     let store = &state.store;
+    let provider_id = provider.id;
     let page = store::Page::first(MATCHES);
     let mut objects: Vec<(RemoteKind, Uuid, String)> = Vec::new();
     for filter in [
@@ -151,7 +156,7 @@ async fn matches(
     }
     for kind in [RemoteKind::User, RemoteKind::Group] {
         if let Some(link) = store
-            .link_to_remote(provider, kind, &RemoteId::new(query))
+            .link_to_remote(provider_id, kind, &RemoteId::new(query))
             .await
             .map_err(|e| e.to_string())?
         {
@@ -174,11 +179,12 @@ async fn matches(
     let mut found = Vec::new();
     for (kind, id, name) in objects.into_iter().take(MATCHES as usize) {
         let link = store
-            .link(provider, kind, id)
+            .link(provider_id, kind, id)
             .await
             .map_err(|e| e.to_string())?;
+        let mapped = mapped_now(state, provider, kind, id).await;
         let recorded = store
-            .object_state(provider, kind, id)
+            .object_state(provider_id, kind, id)
             .await
             .map_err(|e| e.to_string())?;
         let scim_client = match kind {
@@ -197,6 +203,7 @@ async fn matches(
         }
         .and_then(|record| record.client);
         found.push(Found {
+            mapped,
             scim_client,
             kind: kind.as_str(),
             id,
@@ -225,6 +232,41 @@ async fn matches(
         });
     }
     Ok(found)
+}
+
+/// The provider's mappings evaluated on the object now, as its next sync would (through the
+/// same "try it" the API offers; nothing is written).
+async fn mapped_now(
+    state: &AppState,
+    provider: &model::Provider,
+    kind: RemoteKind,
+    object: Uuid,
+) -> Tried {
+    let settings = &provider.settings;
+    let ids = match kind {
+        RemoteKind::User => &settings.user_mappings,
+        RemoteKind::Group => &settings.group_mappings,
+    };
+    // The context a sync gives mappings: the provider's settings, under its name.
+    let mut context = serde_json::to_value(settings).unwrap_or_default();
+    if let Some(fields) = context.as_object_mut() {
+        fields.insert("name".into(), provider.name.clone().into());
+    }
+    let test = api::mappings::MappingTest {
+        mappings: ids.iter().map(|id| id.to_string()).collect(),
+        expression: None,
+        user: (kind == RemoteKind::User).then(|| object.to_string()),
+        group: (kind == RemoteKind::Group).then(|| object.to_string()),
+        provider: Some(context),
+        link: None,
+    };
+    if test.mappings.is_empty() {
+        return Tried::Skip("the provider has no mappings of this kind".into());
+    }
+    match api::mappings::try_mappings(state, test).await {
+        Ok(report) => describe(report).0,
+        Err(error) => Tried::Error(error.message),
+    }
 }
 
 #[derive(askama::Template)]

@@ -70,7 +70,7 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: i64) -> Hea
 }
 
 /// Two secrets compared in constant time.
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -100,26 +100,30 @@ pub async fn require_session(
     }
 }
 
-/// A posted form whose `csrf` field is its session's: only then does the handler run.
-pub struct CheckedForm;
+/// A posted form whose `csrf` field is its session's: only then does the handler run, with
+/// the form's other fields.
+pub struct CheckedForm(pub super::form::Fields);
 
 impl<S: Send + Sync> FromRequest<S> for CheckedForm {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let session = request.extensions().get::<Session>().cloned();
-        let Ok(Form(fields)) = Form::<HashMap<String, String>>::from_request(request, state).await
+        let Ok(Form(mut fields)) =
+            Form::<HashMap<String, String>>::from_request(request, state).await
         else {
             return Err(forbidden());
         };
-        match (session, fields.get("csrf")) {
-            (Some(session), Some(sent)) if same(&session.csrf, sent) => Ok(Self),
+        match (session, fields.remove("csrf")) {
+            (Some(session), Some(sent)) if same(&session.csrf, &sent) => {
+                Ok(Self(super::form::Fields::new(fields)))
+            }
             _ => Err(forbidden()),
         }
     }
 }
 
-fn forbidden() -> Response {
+pub(super) fn forbidden() -> Response {
     let page = render(&super::Message {
         page: Page::anonymous(),
         title: "Refused".into(),
