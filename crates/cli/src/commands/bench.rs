@@ -37,6 +37,9 @@ pub enum BenchCommand {
     /// Inbound SCIM: create latency beside the admin API, a `/Bulk` load, filter lookups at a
     /// large directory and the time to Entra (see `entrasync bench scim --help`).
     Scim(super::bench_scim::BenchScim),
+    /// Time the web console's pages at a directory of 10,000 users, server side, beside the
+    /// admin API's answers with the same data.
+    Console(super::bench_console::BenchConsole),
 }
 
 #[derive(Args)]
@@ -65,6 +68,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Sync(args) => super::bench_sync::bench_sync(args).await,
         BenchCommand::Chaos(args) => super::bench_chaos::bench_chaos(args).await,
         BenchCommand::Scim(args) => super::bench_scim::bench_scim(args).await,
+        BenchCommand::Console(args) => super::bench_console::bench_console(args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_chaos;
+pub mod bench_console;
 pub mod bench_directory;
 pub mod bench_scim;
 pub mod bench_stats;
