@@ -177,6 +177,12 @@ async fn feed_the_directory_with_scim_runs_as_written() {
     run_doc(&environment, "scim.md");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_page_runs_as_written() {
+    let environment = environment().await;
+    run_doc(&environment, "console.md");
+}
+
 #[test]
 fn every_doc_is_exercised_here() {
     let mut docs: Vec<String> = std::fs::read_dir(docs_dir())
@@ -189,6 +195,7 @@ fn every_doc_is_exercised_here() {
         docs,
         [
             "configure-entra-id.md",
+            "console.md",
             "create-a-provider.md",
             "operating.md",
             "property-mappings.md",

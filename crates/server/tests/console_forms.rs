@@ -140,6 +140,7 @@ impl Console {
 /// A new provider's form as a browser sends it (ticked boxes only).
 fn provider_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut fields = vec![
+        ("form", "provider-settings"),
         ("name", "Contoso"),
         ("tenant_id", "contoso.onmicrosoft.com"),
         ("client_id", "0d7e9c4a-2b1f-4a6e-8c3d-5f6a7b8c9d0e"),
@@ -210,7 +211,7 @@ async fn a_provider_is_created_and_edited_with_the_apis_messages_beside_their_in
             &provider_form(&[("user_mappings", "entrasync default: user\nno such mapping")]),
         )
         .await;
-    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(
         refused.html.contains(r##"href="#user_mappings""##),
         "{}",
@@ -229,6 +230,39 @@ async fn a_provider_is_created_and_edited_with_the_apis_messages_beside_their_in
         refused.html.contains(r#"id="delete_threshold-error""#),
         "{}",
         refused.html
+    );
+
+    // "Only these groups" with none named would take every group out of scope.
+    let refused = console
+        .post(
+            "/console/providers",
+            &provider_form(&[("group_scope", "selected"), ("group_scope.groups", " \n")]),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains(r##"href="#group_scope-groups""##),
+        "{}",
+        refused.html
+    );
+    // A post that is not the form (no marker) cannot turn settings off by leaving them out.
+    let mut not_the_form = provider_form(&[]);
+    not_the_form.retain(|(name, _)| *name != "form");
+    let refused = console.post("/console/providers", &not_the_form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("not the provider form"),
+        "{}",
+        refused.html
+    );
+    assert!(
+        server
+            .store
+            .find_provider_by_name("Contoso")
+            .await
+            .expect("store")
+            .is_none(),
+        "nothing refused was saved"
     );
 
     let created = console
@@ -396,7 +430,7 @@ async fn a_mapping_that_does_not_compile_is_refused_at_its_line_and_can_be_tried
             ],
         )
         .await;
-    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert!(
         missing.html.contains(r##"href="#subject""##),
         "{}",
@@ -540,7 +574,7 @@ async fn users_groups_and_members_are_managed_with_errors_at_their_fields() {
     let unknown = console
         .post(&format!("{group_path}/members"), &[("username", "nobody")])
         .await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
     assert!(unknown.html.contains("nobody"), "{}", unknown.html);
     let added = console
         .post(&format!("{group_path}/members"), &[("username", "ann")])
@@ -558,10 +592,22 @@ async fn users_groups_and_members_are_managed_with_errors_at_their_fields() {
     let groups = console.get("/console/groups?q=sal").await;
     assert!(groups.html.contains("Sales"));
 
-    let deleted = console.post(&format!("{user_path}/delete"), &[]).await;
+    let unconfirmed = console.post(&format!("{user_path}/delete"), &[]).await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unconfirmed.html.contains("nothing was deleted"),
+        "{}",
+        unconfirmed.html
+    );
+    assert_eq!(console.get(&user_path).await.status, StatusCode::OK);
+    let deleted = console
+        .post(&format!("{user_path}/delete"), &[("confirm", "on")])
+        .await;
     assert_eq!(deleted.status, StatusCode::SEE_OTHER);
     assert_eq!(console.get(&user_path).await.status, StatusCode::NOT_FOUND);
-    console.post(&format!("{group_path}/delete"), &[]).await;
+    console
+        .post(&format!("{group_path}/delete"), &[("confirm", "on")])
+        .await;
     assert_eq!(console.get(&group_path).await.status, StatusCode::NOT_FOUND);
 }
 
@@ -735,4 +781,25 @@ async fn a_plan_is_filtered_by_kind_operation_and_name_and_shows_updates_as_a_di
     assert!(named.html.contains("user ann") && !named.html.contains("user bob"));
     let nothing = plan("kind=members").await;
     assert!(nothing.html.contains("Nothing in the plan matches"));
+}
+
+#[tokio::test]
+async fn an_import_that_stops_midway_says_where_and_what_landed_before() {
+    let server = TestServer::start().await;
+    let console = Console::sign_in(&server).await;
+    let csrf = csrf_of(&console.get("/console/import").await.html);
+    // The second line never ends within the longest line the console takes.
+    let long = "x".repeat(1024 * 1024 + 10);
+    let file = format!(
+        "{}\n{{\"type\": \"user\", \"username\": \"{long}",
+        r#"{"type": "user", "username": "ann"}"#
+    );
+    let answer = console.upload(&csrf, &file).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.html);
+    assert!(answer.html.contains("Stopped at line 2"), "{}", answer.html);
+    assert!(answer.html.contains("1 created"), "{}", answer.html);
+    assert!(
+        answer.html.len() < 100_000,
+        "the page does not repeat the line"
+    );
 }

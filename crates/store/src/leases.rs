@@ -171,9 +171,10 @@ impl Store {
             if !full_syncs {
                 // A group's members in bulk and one of its memberships are never worked at
                 // once: the bulk step's adds would undo a removal made meanwhile. Neither is
-                // claimed while the other is; and since one claim may take many rows, the bulk
-                // step also waits while a membership of its group is due (that one, a direct
-                // sync, goes first), so that the same claim never takes both.
+                // claimed while the other is; and since one claim may take many rows, each
+                // also waits while the other is due and has waited longer (the older goes
+                // first: a stream of membership changes cannot starve the bulk step, nor the
+                // bulk step a membership), so that the same claim never takes both.
                 claim.push(
                     " AND NOT (w.kind IN ('member', 'members') AND EXISTS (SELECT 1 FROM work o \
                      WHERE o.provider_id = w.provider_id AND o.object_id = w.object_id \
@@ -181,8 +182,10 @@ impl Store {
                      AND ((o.lease_until IS NOT NULL AND o.lease_until >= ",
                 );
                 claim.push_bind(at);
-                claim.push(") OR (w.kind = 'members' AND o.run_at <= ");
-                claim.push_bind(at).push("))))");
+                claim.push(
+                    ") OR (o.run_at < w.run_at) \
+                     OR (o.run_at = w.run_at AND o.kind = 'member'))))",
+                );
             }
             if let Some(only) = only {
                 claim.push(" AND w.provider_id = ").push_bind(only.as_uuid());

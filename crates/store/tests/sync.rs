@@ -3133,27 +3133,37 @@ both_backends!(
             group: staff,
             user: alice,
         };
-        // Both wait, unclaimed, when a worker with room for many asks.
-        store
-            .enqueue_items(provider, Some(model::RunId::new()), &[bulk])
-            .await
-            .expect("queue the bulk step");
-        store
-            .enqueue_items(provider, None, &[single])
-            .await
-            .expect("queue one membership");
-        let held = claim(store, "node-1", 10).await;
-        assert_eq!(
-            works(&held),
-            HashSet::from([Work::Item(single)]),
-            "the direct membership goes first, alone"
-        );
-        assert!(
-            claim(store, "node-2", 10).await.is_empty(),
-            "the bulk step waits for it"
-        );
-        assert_eq!(complete(store, &held[0]).await, Completion::Done);
-        let next = claim(store, "node-2", 10).await;
-        assert_eq!(works(&next), HashSet::from([Work::Item(bulk)]));
+        let bulk_first = [Work::Item(bulk), Work::Item(single)];
+        let single_first = [Work::Item(single), Work::Item(bulk)];
+        // Both wait, unclaimed, when a worker with room for many asks: the one that waited
+        // longer goes first, alone, whichever kind it is.
+        for order in [bulk_first, single_first] {
+            for work in &order {
+                let Work::Item(item) = work else {
+                    unreachable!("items only")
+                };
+                let run = matches!(item, engine::Item::Members(_)).then(model::RunId::new);
+                store
+                    .enqueue_items(provider, run, &[*item])
+                    .await
+                    .expect("queue");
+                // Distinct times of queueing (the database's clock moves on).
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let held = claim(store, "node-1", 10).await;
+            assert_eq!(
+                works(&held),
+                HashSet::from([order[0]]),
+                "the older goes first, alone"
+            );
+            assert!(
+                claim(store, "node-2", 10).await.is_empty(),
+                "the other waits for it"
+            );
+            assert_eq!(complete(store, &held[0]).await, Completion::Done);
+            let next = claim(store, "node-2", 10).await;
+            assert_eq!(works(&next), HashSet::from([order[1]]));
+            assert_eq!(complete(store, &next[0]).await, Completion::Done);
+        }
     }
 );

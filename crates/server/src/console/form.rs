@@ -9,8 +9,28 @@ use axum::http::StatusCode;
 use crate::error::ApiError;
 
 /// The fields of a posted form (its CSRF token already checked and taken out).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Fields(HashMap<String, String>);
+
+/// Whether a field holds a secret (a client secret, a private key): never printed.
+fn is_secret(name: &str) -> bool {
+    name.contains("secret") || name.contains("private_key")
+}
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(name, value)| {
+                let shown = if is_secret(name) {
+                    "[hidden]"
+                } else {
+                    value.as_str()
+                };
+                (name, shown)
+            }))
+            .finish()
+    }
+}
 
 impl Fields {
     pub fn new(fields: HashMap<String, String>) -> Self {
@@ -65,6 +85,21 @@ impl Fields {
         let text = self.text(name);
         serde_json::from_value(serde_json::Value::String(text.clone()))
             .map_err(|_| Problem::at(name, format!("{text:?} is not a choice of {name}")))
+    }
+}
+
+impl Fields {
+    /// A delete's form: its "yes, delete" box must be ticked (a browser insists; a script
+    /// that forgets it is refused too).
+    pub fn confirmed(&self) -> Result<(), Problem> {
+        if self.checked("confirm") {
+            Ok(())
+        } else {
+            Err(Problem::at(
+                "confirm",
+                "tick the box to confirm the delete: nothing was deleted",
+            ))
+        }
     }
 }
 
@@ -125,7 +160,11 @@ impl From<ApiError> for Refused {
         if error.status.is_server_error() {
             return Refused::Failure(error.message);
         }
-        let status = error.status;
+        // A form naming something that is not there is a bad form (the page itself exists).
+        let status = match error.status {
+            StatusCode::NOT_FOUND => StatusCode::BAD_REQUEST,
+            other => other,
+        };
         Refused::Form(error.into(), status)
     }
 }
@@ -176,6 +215,21 @@ mod tests {
         assert_eq!(
             Problem::at("schedule.cron", "bad").anchor().as_deref(),
             Some("schedule-cron")
+        );
+    }
+
+    #[test]
+    fn printing_fields_never_shows_a_secret() {
+        let form = fields(&[
+            ("client_secret", "hunter2-secret"),
+            ("certificate.private_key_pem", "hunter2-key"),
+            ("name", "Contoso"),
+        ]);
+        let shown = format!("{form:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("Contoso") && shown.contains("[hidden]"),
+            "{shown}"
         );
     }
 

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::{
     Message, Page, failure,
-    form::{Fields, Problem, problem_for},
-    render,
+    form::{Fields, Problem, Refused, problem_for},
+    message_page, render,
     session::{CheckedForm, Session},
 };
 use crate::{AppState, api};
@@ -234,8 +234,10 @@ pub async fn create(
         }
     };
     let mut editor = posted(Page::of(&session), None, kind, &fields);
-    if fields.text("intent") == "try" {
-        return try_it(&state, editor).await;
+    match fields.text("intent").as_str() {
+        "save" => {}
+        "try" => return try_it(&state, editor).await,
+        _ => return unknown_intent(editor),
     }
     let new = NewPropertyMapping {
         name: editor.name.clone(),
@@ -272,8 +274,10 @@ pub async fn save(
         current.kind,
         &fields,
     );
-    if fields.text("intent") == "try" {
-        return try_it(&state, editor).await;
+    match fields.text("intent").as_str() {
+        "save" => {}
+        "try" => return try_it(&state, editor).await,
+        _ => return unknown_intent(editor),
     }
     let patch = PropertyMappingPatch {
         name: Some(editor.name.clone()),
@@ -291,6 +295,15 @@ pub async fn save(
             (status, render(&editor)).into_response()
         }
     }
+}
+
+/// Neither "save" nor "try": nothing is done, the editor is shown again.
+fn unknown_intent(mut editor: Editor) -> Response {
+    editor.problem = Some(Problem {
+        field: None,
+        message: "press Save or Try it: nothing was saved".into(),
+    });
+    (StatusCode::BAD_REQUEST, render(&editor)).into_response()
 }
 
 /// The API refused the expression: compile it here once more for the position to mark (the
@@ -329,15 +342,15 @@ async fn try_it(state: &AppState, mut editor: Editor) -> Response {
             editor.tried = Some(tried);
             render(&editor).into_response()
         }
-        Err(error) if error.status.is_server_error() => failure(&error.message),
-        Err(error) => {
-            let status = error.status;
-            let mut problem = Problem::from(error);
-            // The subject is the only thing of the try the API can fail to find.
-            problem.field = Some("subject".into());
-            editor.problem = Some(problem);
-            (status, render(&editor)).into_response()
-        }
+        Err(error) => match Refused::from(error) {
+            Refused::Failure(detail) => failure(&detail),
+            Refused::Form(mut problem, status) => {
+                // The subject is the only thing of the try the API can fail to find.
+                problem.field = Some("subject".into());
+                editor.problem = Some(problem);
+                (status, render(&editor)).into_response()
+            }
+        },
     }
 }
 
@@ -372,12 +385,21 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(mapping): Path<String>,
-    _form: CheckedForm,
+    CheckedForm(fields): CheckedForm,
 ) -> Response {
     let mapping = match load(&state, &session, &mapping).await {
         Ok(mapping) => mapping,
         Err(response) => return response,
     };
+    if let Err(problem) = fields.confirmed() {
+        return message_page(
+            &session,
+            StatusCode::BAD_REQUEST,
+            "Not deleted",
+            problem.message,
+            format!("/console/mappings/{}", mapping.id),
+        );
+    }
     match state.store.delete_mapping(mapping.id).await {
         Ok(()) => Redirect::to("/console/mappings").into_response(),
         Err(store::StoreError::InUse { message }) => (

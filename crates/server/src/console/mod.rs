@@ -56,6 +56,26 @@ pub struct Message {
     pub back: String,
 }
 
+/// A page with a sentence, answered with `status`.
+pub fn message_page(
+    session: &session::Session,
+    status: StatusCode,
+    title: &str,
+    message: impl Into<String>,
+    back: impl Into<String>,
+) -> Response {
+    (
+        status,
+        render(&Message {
+            page: Page::of(session),
+            title: title.into(),
+            message: message.into(),
+            back: back.into(),
+        }),
+    )
+        .into_response()
+}
+
 /// A template as HTML; a template that cannot render is a page saying so.
 pub fn render(template: &impl askama::Template) -> Html<String> {
     match template.render() {

@@ -23,6 +23,8 @@ use crate::{AppState, api};
 
 /// The most matches one search shows.
 const MATCHES: u32 = 25;
+/// The matches whose mapped document is shown.
+const MAPPED_SHOWN: usize = 3;
 
 struct Found {
     kind: &'static str,
@@ -154,6 +156,15 @@ async fn matches(
             group.name.as_str().to_owned(),
         ));
     }
+    // A directory id finds its object.
+    if let Ok(id) = query.parse::<Uuid>() {
+        if let Ok(user) = store.get_user(UserId::from_uuid(id)).await {
+            objects.push((RemoteKind::User, id, user.username.as_str().to_owned()));
+        }
+        if let Ok(group) = store.get_group(GroupId::from_uuid(id)).await {
+            objects.push((RemoteKind::Group, id, group.name.as_str().to_owned()));
+        }
+    }
     for kind in [RemoteKind::User, RemoteKind::Group] {
         if let Some(link) = store
             .link_to_remote(provider_id, kind, &RemoteId::new(query))
@@ -182,7 +193,15 @@ async fn matches(
             .link(provider_id, kind, id)
             .await
             .map_err(|e| e.to_string())?;
-        let mapped = mapped_now(state, provider, kind, id).await;
+        // Evaluating mappings is CPU work (up to a second each): for the first few only.
+        let mapped = if found.len() < MAPPED_SHOWN {
+            mapped_now(state, provider, kind, id).await
+        } else {
+            Tried::Skip(format!(
+                "open this {} alone (search for its id) to see its document",
+                kind.as_str()
+            ))
+        };
         let recorded = store
             .object_state(provider_id, kind, id)
             .await
@@ -265,6 +284,10 @@ async fn mapped_now(
     }
     match api::mappings::try_mappings(state, test).await {
         Ok(report) => describe(report).0,
+        // Our own failure is logged where it happened; the page only says so.
+        Err(error) if error.status.is_server_error() => {
+            Tried::Error("the document could not be made just now".into())
+        }
         Err(error) => Tried::Error(error.message),
     }
 }
@@ -338,7 +361,7 @@ pub async fn sync_now(
                 page: Page::of(&session),
                 title: "Not synced".into(),
                 message: error.to_string(),
-                back: format!("/console/providers/{provider}/objects?q={name}"),
+                back: format!("/console/providers/{provider}/objects?q={object}"),
             }),
         )
             .into_response(),

@@ -16,7 +16,7 @@ use super::{PER_PAGE, attributes, attributes_text, not_found};
 use crate::console::{
     Message, Page, failure,
     form::{Fields, Problem, Refused, problem_for},
-    render,
+    message_page, render,
     session::{CheckedForm, Session},
 };
 use crate::{AppState, api, extract::from_value};
@@ -262,12 +262,21 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(group): Path<String>,
-    _form: CheckedForm,
+    CheckedForm(fields): CheckedForm,
 ) -> Response {
     let group = match load(&state, &session, &group).await {
         Ok(group) => group,
         Err(response) => return response,
     };
+    if let Err(problem) = fields.confirmed() {
+        return message_page(
+            &session,
+            StatusCode::BAD_REQUEST,
+            "Not deleted",
+            problem.message,
+            format!("/console/groups/{}", group.id),
+        );
+    }
     match state.store.delete_group(group.id).await {
         Ok(()) => Redirect::to("/console/groups").into_response(),
         // A group in a provider's scope cannot go (checked inside the delete's transaction).
@@ -338,6 +347,7 @@ pub async fn remove_member(
     };
     match state.store.remove_members(group.id, &[user.id]).await {
         Ok(_) => Redirect::to(&format!("/console/groups/{}", group.id)).into_response(),
+        Err(store::StoreError::NotFound { .. }) => not_found(&session, "group", "/console/groups"),
         Err(error) => failure(&error.to_string()),
     }
 }

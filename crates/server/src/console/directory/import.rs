@@ -6,13 +6,13 @@
 use axum::{
     Extension,
     extract::{Multipart, State, multipart::MultipartRejection},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
 
 use crate::console::{
-    Page, failure, render,
+    Page, render,
     session::{Session, forbidden, same},
 };
 use crate::{AppState, api};
@@ -23,6 +23,10 @@ pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// The failed lines the page lists (all are counted).
 const PROBLEMS_SHOWN: usize = 500;
+/// The longest message shown for one line.
+const MESSAGE_CHARS: usize = 300;
+/// The longest form token accepted.
+const TOKEN_BYTES: usize = 256;
 
 /// One line that did not import.
 struct LineProblem {
@@ -76,8 +80,13 @@ struct Importer<'a> {
 }
 
 impl Importer<'_> {
-    fn fail(&mut self, line: usize, field: Option<String>, message: String) {
+    fn fail(&mut self, line: usize, field: Option<String>, mut message: String) {
         self.totals.failed += 1;
+        // A message may repeat the line; a page of 500 of them stays small.
+        if let Some((cut, _)) = message.char_indices().nth(MESSAGE_CHARS) {
+            message.truncate(cut);
+            message.push('…');
+        }
         if self.problems.len() < PROBLEMS_SHOWN {
             self.problems.push(LineProblem {
                 line,
@@ -87,7 +96,7 @@ impl Importer<'_> {
         }
     }
 
-    async fn line(&mut self, number: usize, bytes: &[u8]) -> Result<(), Response> {
+    async fn line(&mut self, number: usize, bytes: &[u8]) -> Result<(), String> {
         let text = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         if text.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
@@ -102,15 +111,23 @@ impl Importer<'_> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), Response> {
+    async fn flush(&mut self) -> Result<(), String> {
         if self.batch.is_empty() {
             return Ok(());
         }
         let (lines, records): (Vec<usize>, Vec<Value>) =
             std::mem::take(&mut self.batch).into_iter().unzip();
-        let answer = api::import::import_records(&self.state.store, records)
-            .await
-            .map_err(|error| failure(&error.message))?;
+        let answer = match api::import::import_records(&self.state.store, records).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::error!(error = %error.message, "a console import's batch failed");
+                return Err(
+                    "the directory could not take this batch (nothing of it was \
+                            imported); try again in a moment"
+                        .into(),
+                );
+            }
+        };
         self.totals.created += answer.created;
         self.totals.updated += answer.updated;
         self.totals.unchanged += answer.unchanged;
@@ -127,6 +144,7 @@ impl Importer<'_> {
 pub async fn upload(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let Ok(mut multipart) = multipart else {
@@ -134,24 +152,53 @@ pub async fn upload(
     };
     // The form puts its token first, so nothing of the file is read before it is checked.
     match multipart.next_field().await {
-        Ok(Some(field)) if field.name() == Some("csrf") => match field.text().await {
-            Ok(sent) if same(&session.csrf, &sent) => {}
-            _ => return forbidden(),
-        },
+        Ok(Some(mut field)) if field.name() == Some("csrf") => {
+            let mut sent = Vec::new();
+            while let Ok(Some(chunk)) = field.chunk().await {
+                sent.extend_from_slice(&chunk);
+                if sent.len() > TOKEN_BYTES {
+                    return forbidden();
+                }
+            }
+            if !std::str::from_utf8(&sent).is_ok_and(|sent| same(&session.csrf, sent)) {
+                return forbidden();
+            }
+        }
         _ => return forbidden(),
     }
     let page = Page::of(&session);
-    let refuse = |page: Page, problem: String| {
-        let mut shown = ImportPage::blank(page);
-        shown.problem = Some(problem);
-        (StatusCode::BAD_REQUEST, render(&shown)).into_response()
-    };
+    let too_large = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok())
+        .is_some_and(|length| length > MAX_FILE_BYTES);
+    if too_large {
+        return refuse(
+            page,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The file is larger than {MAX_FILE_BYTES} bytes: import it with `entrasync import` instead."
+            ),
+        );
+    }
     let mut field = match multipart.next_field().await {
         Ok(Some(field)) if field.name() == Some("file") => field,
-        Ok(_) => return refuse(page, "Choose a file to import.".into()),
-        Err(error) => return refuse(page, format!("The upload failed: {error}")),
+        Ok(_) => {
+            return refuse(
+                page,
+                StatusCode::BAD_REQUEST,
+                "Choose a file to import.".into(),
+            );
+        }
+        Err(error) => {
+            return refuse(
+                page,
+                StatusCode::BAD_REQUEST,
+                format!("The upload failed: {error}"),
+            );
+        }
     };
-    let file = field.file_name().map(str::to_owned);
+    let file = field.file_name().unwrap_or("the file").to_owned();
     let mut importer = Importer {
         state: &state,
         batch: Vec::new(),
@@ -160,57 +207,91 @@ pub async fn upload(
     };
     let mut pending: Vec<u8> = Vec::new();
     let mut number = 0;
-    loop {
+    let stopped = loop {
         let chunk = match field.chunk().await {
             Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(error) => return refuse(page, format!("The upload failed: {error}")),
+            Ok(None) => break None,
+            Err(error) => break Some((number + 1, format!("the upload broke off: {error}"))),
         };
         pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
+        let mut start = 0;
+        let mut failed = None;
+        while let Some(at) = pending[start..].iter().position(|byte| *byte == b'\n') {
             number += 1;
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            if let Err(response) = importer.line(number, &line[..end]).await {
-                return response;
+            if let Err(reason) = importer.line(number, &pending[start..start + at]).await {
+                failed = Some((number, reason));
+                break;
             }
+            start += at + 1;
+        }
+        pending.drain(..start);
+        if failed.is_some() {
+            break failed;
         }
         if pending.len() > MAX_LINE_BYTES {
-            return refuse(
-                page,
+            break Some((
+                number + 1,
                 format!(
-                    "Line {} is longer than {} bytes: is this a JSON lines file?",
-                    number + 1,
-                    MAX_LINE_BYTES
+                    "the line is longer than {MAX_LINE_BYTES} bytes (is this a JSON lines file)"
                 ),
-            );
+            ));
         }
-    }
-    if !pending.is_empty() {
-        number += 1;
-        if let Err(response) = importer.line(number, &pending).await {
-            return response;
+    };
+    let stopped = match stopped {
+        // What was read whole before the line that stopped it still lands.
+        Some(stop) => match importer.flush().await {
+            Ok(()) => Some(stop),
+            Err(reason) => Some((stop.0, reason)),
+        },
+        None => {
+            let last = if pending.is_empty() {
+                Ok(())
+            } else {
+                number += 1;
+                importer.line(number, &pending).await
+            };
+            last.and(importer.flush().await)
+                .err()
+                .map(|reason| (number, reason))
         }
-    }
-    if let Err(response) = importer.flush().await {
-        return response;
-    }
+    };
     tracing::info!(
         lines = number,
         created = importer.totals.created,
         failed = importer.totals.failed,
+        stopped = stopped.is_some(),
         "a file was imported in the console"
     );
     let more_problems = importer
         .totals
         .failed
         .saturating_sub(importer.problems.len());
-    render(&ImportPage {
-        page,
-        file: Some(file.unwrap_or_else(|| "the file".into())),
-        totals: importer.totals,
-        problems: importer.problems,
-        more_problems,
-        problem: None,
-    })
-    .into_response()
+    let status = if stopped.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        render(&ImportPage {
+            page,
+            file: Some(file),
+            totals: importer.totals,
+            problems: importer.problems,
+            more_problems,
+            problem: stopped.map(|(line, reason)| {
+                format!(
+                    "Stopped at line {line}: {reason}. The lines before it were imported, as \
+                     the totals below say."
+                )
+            }),
+        }),
+    )
+        .into_response()
+}
+
+fn refuse(page: Page, status: StatusCode, problem: String) -> Response {
+    let mut shown = ImportPage::blank(page);
+    shown.problem = Some(problem);
+    (status, render(&shown)).into_response()
 }

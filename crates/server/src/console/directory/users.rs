@@ -15,7 +15,7 @@ use super::{PER_PAGE, attributes, attributes_text, not_found};
 use crate::console::{
     Page, failure,
     form::{Fields, Problem, Refused, problem_for},
-    render,
+    message_page, render,
     session::{CheckedForm, Session},
 };
 use crate::{AppState, api, extract::from_value};
@@ -169,11 +169,18 @@ impl Form {
     }
 }
 
-/// The form as the API's JSON body (an empty email is none).
-fn body(fields: &Fields) -> Result<Value, Problem> {
+/// The form as the API's JSON body (an empty email is none). A new user without a display
+/// name gets its username's; an edited one gets what the box holds, so that clearing it is
+/// refused by the API's rule rather than ignored.
+fn body(fields: &Fields, editing: bool) -> Result<Value, Problem> {
+    let name = if editing {
+        Some(fields.text("name"))
+    } else {
+        fields.optional("name")
+    };
     Ok(json!({
         "username": fields.text("username"),
-        "name": fields.optional("name"),
+        "name": name,
         "email": fields.optional("email"),
         "is_active": fields.checked("is_active"),
         "kind": fields.text("kind"),
@@ -205,7 +212,7 @@ pub async fn create(
     CheckedForm(fields): CheckedForm,
 ) -> Response {
     let created = async {
-        let new: NewUser = from_value(body(&fields)?)?;
+        let new: NewUser = from_value(body(&fields, false)?)?;
         state.store.create_user(new).await.map_err(Refused::from)
     };
     match created.await {
@@ -265,7 +272,7 @@ pub async fn save(
         Err(error) => return failure(&error.message),
     };
     let saved = async {
-        let patch: UserPatch = from_value(body(&fields)?)?;
+        let patch: UserPatch = from_value(body(&fields, true)?)?;
         state
             .store
             .update_user(current.id, patch)
@@ -289,7 +296,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Path(user): Path<String>,
-    _form: CheckedForm,
+    CheckedForm(fields): CheckedForm,
 ) -> Response {
     let user = match api::keys::resolve_user(&state.store, &user).await {
         Ok(user) => user,
@@ -298,8 +305,18 @@ pub async fn delete(
         }
         Err(error) => return failure(&error.message),
     };
+    if let Err(problem) = fields.confirmed() {
+        return message_page(
+            &session,
+            StatusCode::BAD_REQUEST,
+            "Not deleted",
+            problem.message,
+            format!("/console/users/{}", user.id),
+        );
+    }
     match state.store.delete_user(user.id).await {
         Ok(()) => Redirect::to("/console/users").into_response(),
+        Err(store::StoreError::NotFound { .. }) => not_found(&session, "user", "/console/users"),
         Err(error) => failure(&error.to_string()),
     }
 }

@@ -150,9 +150,42 @@ impl Values {
     }
 }
 
+/// The group scope as chosen. "Only the groups named below" with none named would take every
+/// synced group out of scope (and apply the delete action to each), so the form refuses it:
+/// the API still takes an empty list from someone who means it.
+fn group_scope(fields: &Fields) -> Result<GroupScopeInput, Problem> {
+    match fields.text("group_scope").as_str() {
+        "all" => Ok(GroupScopeInput::All),
+        "selected" => {
+            let groups = fields.lines("group_scope.groups");
+            if groups.is_empty() {
+                return Err(Problem::at(
+                    "group_scope.groups",
+                    "name at least one group, one per line, or choose every group",
+                ));
+            }
+            Ok(GroupScopeInput::Selected { groups })
+        }
+        other => Err(Problem::at(
+            "group_scope",
+            format!("{other:?} is not a choice of group_scope"),
+        )),
+    }
+}
+
+/// The marker every provider form carries: only a form that has it says, by leaving a box
+/// unticked, that the setting is off (a post without it could turn dry run off unseen).
+pub const FORM_MARKER: &str = "provider-settings";
+
 /// The posted form as the API's input: every setting given (the form shows them all); the
 /// credential only when one was typed (it is write-only: blank keeps the stored one).
 pub fn input(fields: &Fields) -> Result<ProviderInput, Problem> {
+    if fields.raw("form") != FORM_MARKER {
+        return Err(Problem {
+            field: None,
+            message: "this is not the provider form (open the page again and resend it)".into(),
+        });
+    }
     let certificate = match (
         fields.optional("certificate.certificate_pem"),
         fields.optional("certificate.private_key_pem"),
@@ -179,12 +212,7 @@ pub fn input(fields: &Fields) -> Result<ProviderInput, Problem> {
             filter_group: fields.optional("user_scope.filter_group"),
             exclude_service_accounts: fields.checked("user_scope.exclude_service_accounts"),
         }),
-        group_scope: Some(match fields.text("group_scope").as_str() {
-            "selected" => GroupScopeInput::Selected {
-                groups: fields.lines("group_scope.groups"),
-            },
-            _ => GroupScopeInput::All,
-        }),
+        group_scope: Some(group_scope(fields)?),
         user_delete_action: Some(fields.choice::<UserDeleteAction>("user_delete_action")?),
         group_delete_action: Some(fields.choice::<GroupDeleteAction>("group_delete_action")?),
         dry_run: Some(fields.checked("dry_run")),
