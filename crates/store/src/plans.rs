@@ -20,28 +20,25 @@ pub struct PlanFilter {
     pub operation: Option<&'static str>,
 }
 
-/// The plan items after `$2` of run `$1`, of kind `$3`, naming `$4` (a `LIKE` pattern), holding
-/// an operation `$5`, at most `$6`; each argument may be null. Only how an item's operations
-/// are looked into differs: SQLite reads its JSON text, PostgreSQL asks its jsonb.
-macro_rules! find_plan_items_sql {
-    ($has_operation:literal) => {
-        concat!(
-            "SELECT seq, object_kind, object_id, object_name, operations FROM plan_items \
-             WHERE run_id = $1 AND seq > $2 \
-               AND ($3 IS NULL OR object_kind = $3) \
-               AND ($4 IS NULL OR lower(object_name) LIKE $4 ESCAPE '\\') \
-               AND ($5 IS NULL OR ",
-            $has_operation,
-            ") ORDER BY seq LIMIT $6"
-        )
-    };
+/// The plan items after `$2` of run `$1`, of kind `$3`, whose name holds `$4` (a `LIKE`
+/// pattern on the folded name), holding an operation `$5` (a `LIKE` pattern on the names
+/// between commas), at most `$6`; each filter may be null.
+const FIND_PLAN_ITEMS: &str = "SELECT seq, object_kind, object_id, object_name, operations \
+     FROM plan_items WHERE run_id = $1 AND seq > $2 \
+       AND ($3 IS NULL OR object_kind = $3) \
+       AND ($4 IS NULL OR name_key LIKE $4 ESCAPE '\\') \
+       AND ($5 IS NULL OR operation_names LIKE $5 ESCAPE '\\') \
+     ORDER BY seq LIMIT $6";
+
+/// What a plan item is found by: its folded name, and its operations' names between commas.
+pub(crate) fn filter_columns(item: &PlanItem) -> (String, String) {
+    let mut names = String::from(",");
+    for operation in &item.operations {
+        names.push_str(operation.name());
+        names.push(',');
+    }
+    (item.object_name.to_lowercase(), names)
 }
-const FIND_PLAN_ITEMS_SQLITE: &str = find_plan_items_sql!(
-    "EXISTS (SELECT 1 FROM json_each(operations) WHERE json_extract(value, '$.operation') = $5)"
-);
-const FIND_PLAN_ITEMS_POSTGRES: &str = find_plan_items_sql!(
-    "operations @> jsonb_build_array(jsonb_build_object('operation', $5::text))"
-);
 
 /// Plan items written per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 200;
@@ -91,15 +88,18 @@ macro_rules! insert_plan_items {
         for chunk in items.chunks($crate::plans::ROWS_PER_STATEMENT) {
             let mut builder = sqlx::QueryBuilder::new(
                 "INSERT INTO plan_items (run_id, seq, object_kind, object_id, object_name, \
-                 operations) ",
+                 operations, name_key, operation_names) ",
             );
             builder.push_values(chunk, |mut row, item| {
+                let (name_key, operation_names) = $crate::plans::filter_columns(item);
                 row.push_bind(run.as_uuid())
                     .push_bind(item.seq)
                     .push_bind($crate::plans::subject_text(item.subject))
                     .push_bind(item.object_id)
                     .push_bind(item.object_name.clone())
-                    .push_bind(sqlx::types::Json(item.operations.clone()));
+                    .push_bind(sqlx::types::Json(item.operations.clone()))
+                    .push_bind(name_key)
+                    .push_bind(operation_names);
             });
             builder.build().execute($on).await?;
         }
@@ -142,17 +142,17 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<PlanItem>> {
-        let rows: Vec<PlanRow> = read_pool!(self, pool, dialect => {
-            let sql = match dialect {
-                crate::Dialect::Sqlite => FIND_PLAN_ITEMS_SQLITE,
-                crate::Dialect::Postgres => FIND_PLAN_ITEMS_POSTGRES,
-            };
-            sqlx::query_as(sql)
+        let rows: Vec<PlanRow> = read_pool!(self, pool, _d => {
+            sqlx::query_as(FIND_PLAN_ITEMS)
                 .bind(run.as_uuid())
                 .bind(after)
                 .bind(filter.subject.map(subject_text))
                 .bind(filter.name.as_deref().map(crate::page::contains_pattern))
-                .bind(filter.operation)
+                .bind(
+                    filter
+                        .operation
+                        .map(|name| format!("%,{},%", name.replace('_', "\\_"))),
+                )
                 .bind(i64::from(limit.clamp(1, 1000)))
                 .fetch_all(pool)
                 .await?

@@ -3167,3 +3167,93 @@ both_backends!(
         }
     }
 );
+
+both_backends!(a_plan_is_found_by_kind_folded_name_and_operation, |t| {
+    let store = &t.store;
+    let provider = quiet_provider(store).await;
+    let run = store
+        .start_run(
+            provider,
+            model::Trigger::Manual,
+            true,
+            "node-1",
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("run");
+    let named = |seq, subject, name: &str, operations| PlanItem {
+        object_name: name.to_owned(),
+        ..plan_item(seq, subject, Uuid::now_v7(), operations)
+    };
+    let items = vec![
+        named(
+            1,
+            PlanSubject::User,
+            "Ärztin_1",
+            vec![Operation::Create {
+                kind: RemoteKind::User,
+                document: document("Ärztin"),
+            }],
+        ),
+        named(
+            2,
+            PlanSubject::Members,
+            "Staff",
+            vec![Operation::AddMembers {
+                group: RemoteRef::linked(RemoteId::new("g")),
+                members: vec![],
+            }],
+        ),
+        named(
+            3,
+            PlanSubject::User,
+            "bob",
+            vec![
+                Operation::Adopt {
+                    kind: RemoteKind::User,
+                    remote_id: RemoteId::new("r"),
+                },
+                Operation::Update {
+                    kind: RemoteKind::User,
+                    remote_id: RemoteId::new("r"),
+                    changes: vec![],
+                },
+            ],
+        ),
+    ];
+    store.add_plan_items(run.id, &items).await.expect("plan");
+    let found = |filter: store::PlanFilter, after: i64| async move {
+        store
+            .find_plan_items(run.id, &filter, after, 10)
+            .await
+            .expect("found")
+            .iter()
+            .map(|item| item.seq)
+            .collect::<Vec<_>>()
+    };
+    let by_name = |name: &str| store::PlanFilter {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    };
+    let by_operation = |name: &'static str| store::PlanFilter {
+        operation: Some(name),
+        ..Default::default()
+    };
+    assert_eq!(found(store::PlanFilter::default(), 0).await, [1, 2, 3]);
+    assert_eq!(found(store::PlanFilter::default(), 1).await, [2, 3]);
+    assert_eq!(found(by_name("äRZT"), 0).await, [1], "folded beyond ASCII");
+    assert_eq!(
+        found(by_name("_"), 0).await,
+        [1],
+        "an underscore is literal"
+    );
+    assert_eq!(found(by_operation("update"), 0).await, [3]);
+    assert_eq!(found(by_operation("adopt"), 0).await, [3]);
+    assert_eq!(found(by_operation("add_members"), 0).await, [2]);
+    assert!(found(by_operation("recreate"), 0).await.is_empty());
+    let members = store::PlanFilter {
+        subject: Some(PlanSubject::Members),
+        ..Default::default()
+    };
+    assert_eq!(found(members, 0).await, [2]);
+});
