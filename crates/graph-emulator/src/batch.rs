@@ -59,6 +59,12 @@ fn parse(body: &[u8]) -> Result<Vec<Item>, GraphError> {
                 "Batch request items must have a 'method' and a 'url'.",
             ));
         }
+        // Graph takes item URLs relative to the version root only: an absolute one makes the
+        // whole batch malformed.
+        let url = it.url.as_deref().unwrap_or_default().to_ascii_lowercase();
+        if url.starts_with("http://") || url.starts_with("https://") {
+            return Err(malformed("Invalid batch payload format."));
+        }
         if !ids.insert(id.to_lowercase()) {
             return Err(malformed(&format!(
                 "Batch request contains duplicate request id '{id}'."
@@ -88,10 +94,12 @@ fn error_body(code: &str, message: &str) -> Value {
 async fn run_item(router: axum::Router, item: &Item, auth: Option<HeaderValue>) -> (u16, Value) {
     let id = item.id.clone().unwrap_or_default();
     let url = item.url.as_deref().unwrap_or_default();
-    let path = url
-        .trim_start_matches("https://graph.microsoft.com")
-        .trim_start_matches("/v1.0")
-        .trim_start_matches('/');
+    let path = url.trim_start_matches('/');
+    // A version in an item's URL is read as a segment of the version root, as Graph does.
+    if path == "v1.0" || path.starts_with("v1.0/") || path.starts_with("v1.0?") {
+        let body = error_body("BadRequest", "Resource not found for the segment 'v1.0'.");
+        return (400, json!({ "id": id, "status": 400, "body": body }));
+    }
     if path.starts_with("$batch") {
         let body = error_body("BadRequest", "Nested batch requests are not supported.");
         return (400, json!({ "id": id, "status": 400, "body": body }));

@@ -41,6 +41,14 @@ impl Kind {
             Kind::Group => "groups",
         }
     }
+
+    /// Its entity type in Graph's schema.
+    pub fn entity(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

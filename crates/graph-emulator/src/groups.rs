@@ -34,14 +34,18 @@ fn too_many_binds() -> GraphError {
     ))
 }
 
+/// Every property is the group's (Graph's schema), with a value of its type.
 fn check_declared(body: &Map<String, Value>) -> Result<(), GraphError> {
-    match body.keys().find(|k| {
+    if let Some(k) = body.keys().find(|k| {
         !k.starts_with('@')
             && *k != MEMBERS_BIND
             && *k != OWNERS_BIND
             && !odata::is_declared(Kind::Group, k)
     }) {
-        Some(k) => Err(undeclared_property(k)),
+        return Err(undeclared_property(k));
+    }
+    match crate::schema::v1().object_mismatch("group", body) {
+        Some((property, _)) => Err(invalid(&property)),
         None => Ok(()),
     }
 }

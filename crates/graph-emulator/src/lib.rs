@@ -73,6 +73,7 @@ mod keyed;
 mod listing;
 mod members;
 mod odata;
+pub mod schema;
 mod server;
 mod state;
 mod tenant;

@@ -21,13 +21,35 @@ use crate::state::AppState;
 /// Most references one request may bind (Graph's limit for PATCH and create).
 pub const MAX_BIND: usize = 20;
 
-/// Object id from a reference URL such as `https://graph.microsoft.com/v1.0/directoryObjects/{id}`.
+/// Where references point: Graph's own host for the cloud the emulator stands for (the global
+/// one), whatever address the emulator itself answers on. Real Graph refuses a reference to
+/// another host, so the emulator does too.
+pub const REFERENCE_ROOT: &str = "https://graph.microsoft.com/v1.0/";
+
+/// Object id from a reference URL such as `https://graph.microsoft.com/v1.0/directoryObjects/{id}`
+/// (or `…/users/{id}`, `…/groups/{id}`).
 pub fn resolve_ref(url: &str) -> Result<Uuid, GraphError> {
-    let last = url
+    let invalid = || {
+        GraphError::bad_request(format!(
+            "Invalid URL format specified in @odata.bind or @odata.id: '{url}'. References \
+             name {REFERENCE_ROOT}directoryObjects/{{id}}."
+        ))
+    };
+    let rest = url
+        .get(..REFERENCE_ROOT.len())
+        .filter(|root| root.eq_ignore_ascii_case(REFERENCE_ROOT))
+        .and_then(|_| url.get(REFERENCE_ROOT.len()..))
+        .ok_or_else(invalid)?;
+    let (collection, last) = rest
         .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or_default();
+        .split_once('/')
+        .ok_or_else(invalid)?;
+    if !["directoryObjects", "users", "groups"]
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(collection))
+    {
+        return Err(invalid());
+    }
     Uuid::parse_str(last)
         .map_err(|_| GraphError::bad_request(format!("Invalid object identifier '{last}'.")))
 }

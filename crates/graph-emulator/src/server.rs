@@ -62,6 +62,8 @@ pub fn graph_router(state: Arc<AppState>) -> Router {
         .route("/v1.0/users", get(users::list).post(users::create))
         .route("/v1.0/users/$count", get(users::count))
         .route("/v1.0/users/delta", get(delta::users))
+        // The function-call form Microsoft's SDKs send.
+        .route("/v1.0/users/delta()", get(delta::users))
         .route(
             "/v1.0/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
@@ -69,6 +71,7 @@ pub fn graph_router(state: Arc<AppState>) -> Router {
         .route("/v1.0/groups", get(groups::list).post(groups::create))
         .route("/v1.0/groups/$count", get(groups::count))
         .route("/v1.0/groups/delta", get(delta::groups))
+        .route("/v1.0/groups/delta()", get(delta::groups))
         .route(
             "/v1.0/groups/{id}",
             get(groups::get)

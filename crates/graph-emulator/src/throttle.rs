@@ -1,7 +1,9 @@
 //! Graph's identity throttling (graph-contract.md §7.2): per app+tenant token buckets of
-//! resource units (S 3,500 / M 5,000 / L 8,000 per 10 s) and writes (3,000 per 150 s), request
-//! costs by method and route, 429 with a fractional `Retry-After` and the throttle headers;
-//! and 429 storms (`storm_rate`), refusals that no quota explains, with seconds of `Retry-After`.
+//! resource units (S 3,500 / M 5,000 / L 8,000 per 10 s) and writes (3,000 per 150 s), the
+//! tenant's write bucket that every app shares (18,000 per 5 min), request costs by method and
+//! route, 429 with a fractional `Retry-After` and the throttle headers naming the scope that
+//! refused; and 429 storms (`storm_rate`), refusals that no quota explains, with seconds of
+//! `Retry-After`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +24,9 @@ use crate::state::AppState;
 const RU_WINDOW_SECS: f64 = 10.0;
 const WRITE_QUOTA: f64 = 3000.0;
 const WRITE_WINDOW_SECS: f64 = 150.0;
+/// Writes the tenant takes from all its apps together.
+const TENANT_WRITE_QUOTA: f64 = 18_000.0;
+const TENANT_WRITE_WINDOW_SECS: f64 = 300.0;
 
 /// A token bucket in emulated time: full at start, refilled continuously.
 #[derive(Debug, Clone)]
@@ -73,10 +78,23 @@ struct AppBuckets {
     writes: Bucket,
 }
 
-/// Buckets per application id (the tenant is fixed).
+/// Buckets per application id (the tenant is fixed), and the tenant's own.
 #[derive(Debug, Default)]
 pub struct Throttle {
     apps: HashMap<String, AppBuckets>,
+    /// Made at the first write.
+    tenant_writes: Option<Bucket>,
+}
+
+/// Which limit refused a request (what `x-ms-throttle-scope` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The app+tenant pair's resource units.
+    AppResourceUnits,
+    /// The app+tenant pair's writes.
+    AppWrites,
+    /// The tenant's writes, shared by every app.
+    TenantWrites,
 }
 
 /// What one request costs.
@@ -132,7 +150,7 @@ pub enum Verdict {
     /// Admitted; the fraction of the RU quota consumed after this request.
     Admitted { used_fraction: f64 },
     /// Refused; emulated seconds to wait and which limit was hit.
-    Throttled { wait: f64, write_limit: bool },
+    Throttled { wait: f64, limit: Limit },
 }
 
 impl Throttle {
@@ -144,24 +162,44 @@ impl Throttle {
                 ru: Bucket::new(ru_capacity, RU_WINDOW_SECS, now),
                 writes: Bucket::new(WRITE_QUOTA, WRITE_WINDOW_SECS, now),
             });
+        let tenant = self
+            .tenant_writes
+            .get_or_insert_with(|| Bucket::new(TENANT_WRITE_QUOTA, TENANT_WRITE_WINDOW_SECS, now));
         b.ru.resize(ru_capacity, RU_WINDOW_SECS);
         b.ru.refill(now);
         b.writes.refill(now);
+        tenant.refill(now);
         let (ru, writes) = (f64::from(cost.ru), f64::from(cost.writes));
-        let write_wait = if writes > 0.0 {
-            b.writes.wait_for(writes)
-        } else {
-            0.0
-        };
-        let ru_wait = b.ru.wait_for(ru);
-        if write_wait > 0.0 || ru_wait > 0.0 {
-            return Verdict::Throttled {
-                wait: write_wait.max(ru_wait),
-                write_limit: write_wait >= ru_wait,
-            };
+        let waits = [
+            (b.ru.wait_for(ru), Limit::AppResourceUnits),
+            (
+                if writes > 0.0 {
+                    b.writes.wait_for(writes)
+                } else {
+                    0.0
+                },
+                Limit::AppWrites,
+            ),
+            (
+                if writes > 0.0 {
+                    tenant.wait_for(writes)
+                } else {
+                    0.0
+                },
+                Limit::TenantWrites,
+            ),
+        ];
+        // The limit that keeps the request out longest is the one named.
+        if let Some((wait, limit)) = waits
+            .into_iter()
+            .filter(|(wait, _)| *wait > 0.0)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+        {
+            return Verdict::Throttled { wait, limit };
         }
         b.ru.level -= ru;
         b.writes.level -= writes;
+        tenant.level -= writes;
         Verdict::Admitted {
             used_fraction: 1.0 - b.ru.level / b.ru.capacity,
         }
@@ -169,6 +207,7 @@ impl Throttle {
 
     pub fn reset(&mut self) {
         self.apps.clear();
+        self.tenant_writes = None;
     }
 }
 
@@ -193,7 +232,7 @@ pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Ne
         .unwrap_or_default();
     if state.dice.roll(|r| r.chance(knobs.storm_rate)) {
         let retry = Duration::from_millis(knobs.storm_retry_after_ms).as_secs_f64();
-        return throttled(&state, &app, retry.max(0.001), false);
+        return throttled(&state, &app, retry.max(0.001), Limit::AppResourceUnits);
     }
     let mut used_fraction = 0.0;
     if knobs.throttle {
@@ -201,9 +240,9 @@ pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Ne
         let quota = ru_quota(knobs.tenant_size, users);
         let verdict = state.throttle().admit(&app, cost, quota, state.clock.now());
         match verdict {
-            Verdict::Throttled { wait, write_limit } => {
+            Verdict::Throttled { wait, limit } => {
                 let retry = state.clock.to_real_secs(wait).max(0.001);
-                return throttled(&state, &app, retry, write_limit);
+                return throttled(&state, &app, retry, limit);
             }
             Verdict::Admitted { used_fraction: f } => used_fraction = f,
         }
@@ -229,17 +268,18 @@ pub async fn throttle(State(state): State<Arc<AppState>>, req: Request, next: Ne
 }
 
 /// Graph's 429: `Retry-After` in (fractional) real seconds and the throttle headers, naming
-/// the write limit or the resource-unit one.
-fn throttled(state: &AppState, app: &str, retry: f64, write_limit: bool) -> Response {
-    let (limit, info) = if write_limit {
-        ("Write", "WriteLimitExceeded")
-    } else {
-        ("ReadWrite", "ResourceUnitLimitExceeded")
+/// the scope and the limit that refused (`<Scope>/<Limit>/<AppId>/<TenantId>`).
+fn throttled(state: &AppState, app: &str, retry: f64, limit: Limit) -> Response {
+    let (scope, kind, info) = match limit {
+        Limit::AppResourceUnits => (
+            "Tenant_Application",
+            "ReadWrite",
+            "ResourceUnitLimitExceeded",
+        ),
+        Limit::AppWrites => ("Tenant_Application", "Write", "WriteLimitExceeded"),
+        Limit::TenantWrites => ("Tenant", "Write", "WriteLimitExceeded"),
     };
-    let scope = format!(
-        "Tenant_Application/{limit}/{app}/{}",
-        state.config.tenant_id
-    );
+    let scope = format!("{scope}/{kind}/{app}/{}", state.config.tenant_id);
     GraphError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "TooManyRequests",
@@ -296,8 +336,8 @@ mod tests {
             ));
         }
         match t.admit("a", w, 1e9, 0.0) {
-            Verdict::Throttled { wait, write_limit } => {
-                assert!(write_limit);
+            Verdict::Throttled { wait, limit } => {
+                assert_eq!(limit, Limit::AppWrites);
                 assert!(
                     (wait - 0.05).abs() < 1e-9,
                     "one write refills in 150/3000 s"
@@ -312,6 +352,43 @@ mod tests {
         assert!(
             matches!(t.admit("b", w, 1e9, 0.05), Verdict::Admitted { .. }),
             "per app"
+        );
+    }
+
+    #[test]
+    fn the_tenant_takes_18000_writes_in_5_minutes_from_all_its_apps() {
+        let mut t = Throttle::default();
+        let w = Cost { ru: 1, writes: 1 };
+        // Seven apps of 3,000 writes each would be 21,000: the tenant stops them at 18,000.
+        let mut admitted = 0;
+        for app in 0..7 {
+            for _ in 0..3000 {
+                if matches!(
+                    t.admit(&format!("app{app}"), w, 1e9, 0.0),
+                    Verdict::Admitted { .. }
+                ) {
+                    admitted += 1;
+                }
+            }
+        }
+        assert_eq!(admitted, 18_000);
+        match t.admit("app9", w, 1e9, 0.0) {
+            Verdict::Throttled { wait, limit } => {
+                assert_eq!(
+                    limit,
+                    Limit::TenantWrites,
+                    "a fresh app meets the tenant's limit"
+                );
+                assert!((wait - 300.0 / 18_000.0).abs() < 1e-9, "{wait}");
+            }
+            v => panic!("expected throttling, got {v:?}"),
+        }
+        assert!(
+            matches!(
+                t.admit("app9", Cost { ru: 1, writes: 0 }, 1e9, 0.0),
+                Verdict::Admitted { .. }
+            ),
+            "reads are not the tenant's write limit"
         );
     }
 

@@ -61,12 +61,16 @@ fn invalid(p: &str) -> GraphError {
     GraphError::bad_request(msg::invalid_property(p, "User"))
 }
 
+/// Every property is the user's (Graph's schema), with a value of its type.
 fn check_declared(body: &Map<String, Value>) -> Result<(), GraphError> {
-    match body
+    if let Some(k) = body
         .keys()
         .find(|k| !k.starts_with('@') && !odata::is_declared(Kind::User, k))
     {
-        Some(k) => Err(undeclared_property(k)),
+        return Err(undeclared_property(k));
+    }
+    match crate::schema::v1().object_mismatch("user", body) {
+        Some((property, _)) => Err(invalid(&property)),
         None => Ok(()),
     }
 }

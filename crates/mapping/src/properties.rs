@@ -310,6 +310,69 @@ mod tests {
 
     use super::*;
 
+    /// Graph's own v1.0 schema of the directory types, as the emulator holds it (derived from
+    /// Microsoft's metadata by `cargo run -p xtask --bin csdl-fixture`).
+    const GRAPH_SCHEMA: &str = include_str!("../../graph-emulator/csdl/graph-v1.0-directory.json");
+
+    /// The CSDL type of `owner.name`, through base types; `owner` an entity or complex type.
+    fn graph_type(schema: &Value, owner: &str, name: &str) -> Option<String> {
+        let mut current = Some(owner.to_owned());
+        while let Some(owner) = current {
+            let ty = schema["entities"]
+                .get(&owner)
+                .or_else(|| schema["complex"].get(&owner))?;
+            if let Some(found) = ty["properties"][name].as_str() {
+                return Some(found.to_owned());
+            }
+            current = ty["base"].as_str().map(str::to_owned);
+        }
+        None
+    }
+
+    fn assert_table_is_graphs(schema: &Value, owner: &str, table: &[Property]) {
+        for property in table {
+            let found = graph_type(schema, owner, property.name)
+                .unwrap_or_else(|| panic!("Graph's {owner} has no property {}", property.name));
+            let (inner, collection) = match found
+                .strip_prefix("Collection(")
+                .and_then(|rest| rest.strip_suffix(')'))
+            {
+                Some(inner) => (inner.trim_start_matches("graph."), true),
+                None => (found.trim_start_matches("graph."), false),
+            };
+            let fits = match property.json_type {
+                JsonType::Boolean => inner == "Edm.Boolean" && !collection,
+                // Dates and enums travel as strings too.
+                JsonType::String => !collection && !inner.starts_with("Edm.Boolean"),
+                JsonType::StringList => collection && inner.starts_with("Edm."),
+                JsonType::Object(fields) => {
+                    !collection && {
+                        assert_table_is_graphs(schema, inner, fields);
+                        true
+                    }
+                }
+                JsonType::ObjectList(fields) => {
+                    collection && {
+                        assert_table_is_graphs(schema, inner, fields);
+                        true
+                    }
+                }
+            };
+            assert!(
+                fits,
+                "{owner}.{}: we say {}, Graph says {found}",
+                property.name, property.json_type
+            );
+        }
+    }
+
+    #[test]
+    fn every_writable_property_is_graphs_with_graphs_type() {
+        let schema: Value = serde_json::from_str(GRAPH_SCHEMA).expect("the schema is JSON");
+        assert_table_is_graphs(&schema, "user", USER_PROPERTIES);
+        assert_table_is_graphs(&schema, "group", GROUP_PROPERTIES);
+    }
+
     fn check(kind: MappingKind, doc: Value) -> Result<(), PropertyError> {
         match doc {
             Value::Object(map) => validate(kind, &map),

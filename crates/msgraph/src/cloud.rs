@@ -71,15 +71,16 @@ impl Endpoints {
         }
     }
 
-    /// Explicit URLs (the emulator: its `login_url()` and `base_url()`). The scope stays the
-    /// global Graph one, which is what such deployments accept.
+    /// Explicit URLs (the emulator: its `login_url()` and `base_url()`). The scope and the
+    /// reference root stay the global Graph ones: a reference names an object by Graph's own
+    /// URL for it, not by the address the requests go to, and Graph refuses any other host.
     pub fn custom(login_url: &str, graph_base_url: &str) -> Self {
-        let graph = graph_base_url.trim_end_matches('/').to_owned();
+        let global = Self::for_cloud(Cloud::Global);
         Self {
             login_url: login_url.trim_end_matches('/').to_owned(),
-            reference_root: graph.clone(),
-            graph_base_url: graph,
-            scope: "https://graph.microsoft.com/.default".to_owned(),
+            graph_base_url: graph_base_url.trim_end_matches('/').to_owned(),
+            scope: global.scope,
+            reference_root: global.reference_root,
         }
     }
 

@@ -174,114 +174,6 @@ pub const USER_DEFAULT: &[&str] = &[
     "id",
 ];
 
-/// Declared user properties (a subset of Graph's user resource large enough for provisioning).
-pub const USER_PROPERTIES: &[&str] = &[
-    "aboutMe",
-    "accountEnabled",
-    "ageGroup",
-    "businessPhones",
-    "city",
-    "companyName",
-    "consentProvidedForMinor",
-    "country",
-    "createdDateTime",
-    "creationType",
-    "deletedDateTime",
-    "department",
-    "displayName",
-    "employeeHireDate",
-    "employeeId",
-    "employeeLeaveDateTime",
-    "employeeOrgData",
-    "employeeType",
-    "externalUserState",
-    "faxNumber",
-    "givenName",
-    "id",
-    "identities",
-    "imAddresses",
-    "isResourceAccount",
-    "jobTitle",
-    "lastPasswordChangeDateTime",
-    "legalAgeGroupClassification",
-    "mail",
-    "mailNickname",
-    "mobilePhone",
-    "officeLocation",
-    "onPremisesDistinguishedName",
-    "onPremisesDomainName",
-    "onPremisesExtensionAttributes",
-    "onPremisesImmutableId",
-    "onPremisesLastSyncDateTime",
-    "onPremisesSamAccountName",
-    "onPremisesSecurityIdentifier",
-    "onPremisesSyncEnabled",
-    "onPremisesUserPrincipalName",
-    "otherMails",
-    "passwordPolicies",
-    "passwordProfile",
-    "postalCode",
-    "preferredDataLocation",
-    "preferredLanguage",
-    "proxyAddresses",
-    "securityIdentifier",
-    "showInAddressList",
-    "state",
-    "streetAddress",
-    "surname",
-    "usageLocation",
-    "userPrincipalName",
-    "userType",
-    "manager",
-];
-
-/// Declared group properties.
-pub const GROUP_PROPERTIES: &[&str] = &[
-    "allowExternalSenders",
-    "assignedLabels",
-    "assignedLicenses",
-    "autoSubscribeNewMembers",
-    "classification",
-    "createdDateTime",
-    "deletedDateTime",
-    "description",
-    "displayName",
-    "expirationDateTime",
-    "groupTypes",
-    "hasMembersWithLicenseErrors",
-    "hideFromAddressLists",
-    "hideFromOutlookClients",
-    "id",
-    "isAssignableToRole",
-    "isSubscribedByMail",
-    "licenseProcessingState",
-    "mail",
-    "mailEnabled",
-    "mailNickname",
-    "membershipRule",
-    "membershipRuleProcessingState",
-    "onPremisesDomainName",
-    "onPremisesLastSyncDateTime",
-    "onPremisesNetBiosName",
-    "onPremisesProvisioningErrors",
-    "onPremisesSamAccountName",
-    "onPremisesSecurityIdentifier",
-    "onPremisesSyncEnabled",
-    "preferredDataLocation",
-    "preferredLanguage",
-    "proxyAddresses",
-    "renewedDateTime",
-    "resourceBehaviorOptions",
-    "resourceProvisioningOptions",
-    "securityEnabled",
-    "securityIdentifier",
-    "theme",
-    "uniqueName",
-    "unseenCount",
-    "visibility",
-    "members",
-];
-
 /// Properties `$filter` accepts per kind (others get Graph's "unsupported filter clause").
 const USER_FILTERABLE: &[&str] = &[
     "id",
@@ -323,15 +215,13 @@ const GROUP_FILTERABLE: &[&str] = &[
     "hasMembersWithLicenseErrors",
 ];
 
-pub fn declared(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::User => USER_PROPERTIES,
-        Kind::Group => GROUP_PROPERTIES,
-    }
-}
-
+/// Whether the resource has the property or relationship (what `$select` may name), by
+/// Graph's own schema, or it is a directory extension (`extension_{app}_{name}`).
 pub fn is_declared(kind: Kind, prop: &str) -> bool {
-    prop.starts_with("extension_") || declared(kind).contains(&prop)
+    let schema = crate::schema::v1();
+    prop.starts_with("extension_")
+        || schema.property(kind.entity(), prop).is_some()
+        || schema.navigation(kind.entity(), prop)
 }
 
 /// Checks that every `$select` name is a property of the resource.
