@@ -138,10 +138,24 @@ async fn open_postgres(url: &str, max_connections: u32, schema: Option<&str>) ->
         .connect_with(options)
         .await?;
     POSTGRES_MIGRATIONS.run(&pool).await?;
+    let changed: std::sync::Arc<tokio::sync::Notify> = Default::default();
+    let schema = match schema {
+        Some(schema) => schema.to_owned(),
+        None => {
+            sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&pool)
+                .await?
+        }
+    };
+    tokio::spawn(crate::listen::changes_of_other_nodes(
+        pool.clone(),
+        schema,
+        std::sync::Arc::downgrade(&changed),
+    ));
     Ok(Store {
         backend: Backend::Postgres(pool),
         clock: Default::default(),
-        changed: Default::default(),
+        changed,
     })
 }
 

@@ -38,6 +38,7 @@ mod directory_port;
 mod error;
 mod import;
 mod links;
+mod listen;
 mod mappings;
 mod memberships;
 mod page;
@@ -76,8 +77,9 @@ pub use work::{ClaimToken, Lane, Work, WorkItem, WorkKind};
 pub struct Store {
     backend: Backend,
     clock: std::sync::Arc<clock::Clock>,
-    /// Rung after each directory write of this process, so that its workers pick the change up
-    /// at once instead of at their next poll (other processes' writes are polled for).
+    /// Rung after each directory write of this process, and on PostgreSQL after each of
+    /// another node's (`listen.rs`), so that the workers pick the change up at once instead of
+    /// at their next poll.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
