@@ -474,6 +474,7 @@ async fn an_administrator_runs_the_provider_from_the_console_alone() {
     browser.wait_for_text_here("Saved.").await;
     browser.click("a[href='/console/users']").await;
     browser.wait_for_text_here("Find users").await;
+    browser.screenshot("users").await;
     browser
         .goto(&format!("{}/console/users?q=u1", server.url))
         .await;
@@ -505,6 +506,7 @@ async fn an_administrator_runs_the_provider_from_the_console_alone() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     browser.wait_for_text("succeeded").await;
+    browser.screenshot("run").await;
     browser.click("a[href$='/plan']").await;
     let plan = browser.wait_for_text_here("Plan of").await;
     assert!(
@@ -553,6 +555,8 @@ async fn an_administrator_runs_the_provider_from_the_console_alone() {
     // A broken mapping is refused at its line; the saved one, tried on a user, shows its
     // document.
     browser.click("a[href='/console/mappings']").await;
+    browser.wait_for_text_here("Property mappings").await;
+    browser.screenshot("mappings").await;
     browser.click("td a").await;
     browser.wait_for_text_here("Expression").await;
     browser.clear("#expression").await;
@@ -603,6 +607,10 @@ async fn an_administrator_runs_the_provider_from_the_console_alone() {
     browser.screenshot("import").await;
     browser.click("a[href='/console/groups']").await;
     browser.wait_for_text_here("Find groups").await;
+    browser.screenshot("groups").await;
+    browser.goto(&format!("{provider_page}/runs")).await;
+    browser.wait_for_text_here("Runs of").await;
+    browser.screenshot("runs").await;
 
     // One user, found by email: its link, last sync and mapped document, then synced alone.
     browser.goto(&provider_page).await;

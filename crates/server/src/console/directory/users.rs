@@ -222,6 +222,17 @@ pub async fn create(
     }
 }
 
+/// The user named by `key` (id or username), or the page saying there is none.
+async fn load(state: &AppState, session: &Session, key: &str) -> Result<User, Response> {
+    match api::keys::resolve_user(&state.store, key).await {
+        Ok(user) => Ok(user),
+        Err(error) if error.status == StatusCode::NOT_FOUND => {
+            Err(not_found(session, "user", "/console/users"))
+        }
+        Err(error) => Err(failure(&error.message)),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct Saved {
     saved: Option<bool>,
@@ -233,12 +244,9 @@ pub async fn edit_form(
     Path(user): Path<String>,
     Query(query): Query<Saved>,
 ) -> Response {
-    let user = match api::keys::resolve_user(&state.store, &user).await {
+    let user = match load(&state, &session, &user).await {
         Ok(user) => user,
-        Err(error) if error.status == StatusCode::NOT_FOUND => {
-            return not_found(&session, "user", "/console/users");
-        }
-        Err(error) => return failure(&error.message),
+        Err(response) => return response,
     };
     let groups = match state
         .store
@@ -264,12 +272,9 @@ pub async fn save(
     Path(user): Path<String>,
     CheckedForm(fields): CheckedForm,
 ) -> Response {
-    let current = match api::keys::resolve_user(&state.store, &user).await {
+    let current = match load(&state, &session, &user).await {
         Ok(user) => user,
-        Err(error) if error.status == StatusCode::NOT_FOUND => {
-            return not_found(&session, "user", "/console/users");
-        }
-        Err(error) => return failure(&error.message),
+        Err(response) => return response,
     };
     let saved = async {
         let patch: UserPatch = from_value(body(&fields, true)?)?;
@@ -298,12 +303,9 @@ pub async fn delete(
     Path(user): Path<String>,
     CheckedForm(fields): CheckedForm,
 ) -> Response {
-    let user = match api::keys::resolve_user(&state.store, &user).await {
+    let user = match load(&state, &session, &user).await {
         Ok(user) => user,
-        Err(error) if error.status == StatusCode::NOT_FOUND => {
-            return not_found(&session, "user", "/console/users");
-        }
-        Err(error) => return failure(&error.message),
+        Err(response) => return response,
     };
     if let Err(problem) = fields.confirmed() {
         return message_page(
