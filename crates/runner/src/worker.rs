@@ -181,24 +181,9 @@ impl Runner {
                 fed = None;
                 continue;
             }
-            // One claim may bring a group's bulk members and one of its memberships together:
-            // the membership waits for the next claim.
-            let bulk: std::collections::HashSet<(ProviderId, model::GroupId)> = items
-                .iter()
-                .filter_map(|item| match item.work {
-                    Work::Item(Item::Members(group)) => Some((item.provider_id, group)),
-                    _ => None,
-                })
-                .collect();
+            // (A claim never holds a group's bulk members step and one of its memberships
+            // together: the store orders the two, see `claim`.)
             for item in items {
-                if let Work::Item(Item::Membership { group, .. }) = item.work
-                    && bulk.contains(&(item.provider_id, group))
-                {
-                    if let Err(error) = self.store.release_work(&item).await {
-                        warn!(%error, "a row could not be given back; its lease will lapse");
-                    }
-                    continue;
-                }
                 let over = {
                     let mut busy = lock(&busy);
                     let count = busy.entry(item.provider_id).or_insert(0);

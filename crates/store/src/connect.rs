@@ -106,6 +106,8 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<Store> {
         backend: Backend::Sqlite { read, write },
         clock: Default::default(),
         changed: Default::default(),
+        // One process holds a SQLite database: its own writes are all there are.
+        other_nodes: None,
     })
 }
 
@@ -138,7 +140,6 @@ async fn open_postgres(url: &str, max_connections: u32, schema: Option<&str>) ->
         .connect_with(options)
         .await?;
     POSTGRES_MIGRATIONS.run(&pool).await?;
-    let changed: std::sync::Arc<tokio::sync::Notify> = Default::default();
     let schema = match schema {
         Some(schema) => schema.to_owned(),
         None => {
@@ -147,15 +148,14 @@ async fn open_postgres(url: &str, max_connections: u32, schema: Option<&str>) ->
                 .await?
         }
     };
-    tokio::spawn(crate::listen::changes_of_other_nodes(
-        pool.clone(),
-        schema,
-        std::sync::Arc::downgrade(&changed),
-    ));
     Ok(Store {
+        other_nodes: Some(std::sync::Arc::new(crate::listen::OtherNodes::new(
+            pool.clone(),
+            schema,
+        ))),
         backend: Backend::Postgres(pool),
         clock: Default::default(),
-        changed,
+        changed: Default::default(),
     })
 }
 

@@ -81,6 +81,8 @@ pub struct Store {
     /// another node's (`listen.rs`), so that the workers pick the change up at once instead of
     /// at their next poll.
     changed: std::sync::Arc<tokio::sync::Notify>,
+    /// On PostgreSQL, the listener for other nodes' writes, started by the first wait for one.
+    other_nodes: Option<std::sync::Arc<listen::OtherNodes>>,
 }
 
 #[derive(Clone)]
@@ -107,6 +109,11 @@ impl Store {
     /// Resolves after the next directory write made through this store (or at once when one was
     /// made since the last call).
     pub async fn directory_changed(&self) {
+        // Only a process that waits for changes (one running workers) listens for other
+        // nodes' writes, and it starts when it first waits.
+        if let Some(other_nodes) = &self.other_nodes {
+            other_nodes.listen(&self.changed);
+        }
         self.changed.notified().await;
     }
 

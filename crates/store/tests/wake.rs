@@ -47,8 +47,8 @@ async fn on_postgresql_another_nodes_write_rings_this_one_and_another_schemas_do
     };
     let other_node = node(here.schema.clone()).await;
     let elsewhere = common::postgres().await;
-    // The listener starts with the store; give it a moment to be listening.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first wait starts the listener (and, quiet, lets it get listening).
+    assert!(!rung(&here.store, Duration::from_millis(500)).await);
 
     write_user(&elsewhere.store, "someone-else").await;
     assert!(
